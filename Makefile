@@ -1,0 +1,31 @@
+# `make repro` runs the whole default pipeline; `make test` runs the tests.
+# Both create .venv from requirements.lock first when it is missing or stale.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: repro test bench contact-sheet lock
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.lock
+	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+repro: $(VENV)/.installed
+	dvc repro
+
+test: $(VENV)/.installed
+	pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	python bench/render.py
+	python bench/dvc_status.py
+
+contact-sheet: $(VENV)/.installed
+	python -m zhtw_subtitles.contact_sheet data/synth/train docs/contact_sheet.jpg
+
+# Re-pin requirements.lock after changing pyproject.toml's dependencies.
+lock: $(VENV)/.installed
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

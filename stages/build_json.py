@@ -1,0 +1,26 @@
+"""Stage build_json: rendered manifests -> LLaVA conversation JSON data/llava/{train,val,test}.json."""
+from pathlib import Path
+
+from zhtw_subtitles.atomic import atomic_dir
+from zhtw_subtitles.config import build, read_params, run_stage
+from zhtw_subtitles.llava_json import JsonConfig, build_records, split_by_text, write_json
+from zhtw_subtitles.shards import read_manifest
+
+SYNTH = Path("data/synth")
+OUT_DIR = Path("data/llava")
+
+
+def main() -> None:
+    params = read_params()
+    config = build(JsonConfig, params.get("json"), "json")
+    seed = params["seed"]
+    train, val = split_by_text(build_records(read_manifest(SYNTH / "train"), config.prompts, seed), config.val_fraction, seed)
+    test = build_records(read_manifest(SYNTH / "test"), config.prompts, seed)
+    with atomic_dir(OUT_DIR) as staging:
+        for name, records in {"train": train, "val": val, "test": test}.items():
+            write_json(records, staging / f"{name}.json")
+    print(f"conversations: {len(train)} train, {len(val)} val, {len(test)} test")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,42 @@
+"""Stage extract_sentences: corpus -> data/sentences/{train,test}.txt and metrics/sentences.json."""
+from pathlib import Path
+
+from zhtw_subtitles.atomic import atomic_dir
+from zhtw_subtitles.config import ConfigError, build, read_params, run_stage
+from zhtw_subtitles.corpora import read_corpus
+from zhtw_subtitles.io import write_lines, write_metrics
+from zhtw_subtitles.sentences import SentenceConfig, SentenceExtractor, split_train_test
+
+OUT_DIR = Path("data/sentences")
+METRICS = Path("metrics/sentences.json")
+
+
+def main() -> None:
+    params = read_params()
+    config = build(SentenceConfig, params.get("sentences"), "sentences")
+    corpus = params["corpus"]
+    extractor = SentenceExtractor(config, params["seed"])
+    lines = extractor.lines(read_corpus(corpus))
+    train, test = split_train_test(lines, config.test_fraction, params["seed"])
+    if not train or not test:
+        raise ConfigError(
+            f"corpus '{corpus}' gave {len(lines)} usable line(s), too few for a train and a test set: "
+            "use a larger corpus or relax sentences.min_len / max_len"
+        )
+    with atomic_dir(OUT_DIR) as staging:
+        write_lines(staging / "train.txt", train)
+        write_lines(staging / "test.txt", test)
+    characters = {c for line in lines for c in line}
+    write_metrics(METRICS, {
+        "corpus": corpus,
+        **dict(sorted(extractor.counts.items())),
+        "train_lines": len(train),
+        "test_lines": len(test),
+        "characters": sum(map(len, lines)),
+        "distinct_characters": len(characters),
+    })
+    print(f"{corpus}: {len(train)} train and {len(test)} test lines, {len(characters)} distinct characters")
+
+
+if __name__ == "__main__":
+    run_stage(main)

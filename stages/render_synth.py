@@ -1,0 +1,40 @@
+"""Stage render_synth: sentences -> data/synth/{train,test}/shard-*.tar + manifest.csv, metrics/render.json."""
+from pathlib import Path
+
+from zhtw_subtitles.atomic import atomic_dir
+from zhtw_subtitles.backgrounds import find_backgrounds
+from zhtw_subtitles.config import build, read_params, run_stage
+from zhtw_subtitles.fonts import resolve_fonts
+from zhtw_subtitles.io import read_lines, write_metrics
+from zhtw_subtitles.render import RenderConfig
+from zhtw_subtitles.synth import render_split
+
+SENTENCES = Path("data/sentences")
+OUT_DIR = Path("data/synth")
+METRICS = Path("metrics/render.json")
+
+
+def main() -> None:
+    params = read_params()
+    config = build(RenderConfig, params.get("render"), "render")
+    faces = resolve_fonts(config.fonts, config.font_dir)
+    backgrounds, corrupt = find_backgrounds(config.use_embedded_backgrounds, config.background_dir)
+    for path in corrupt:
+        print(f"skipped unreadable background: {path}")
+    counts = {"train": config.num_images, "test": config.num_test_images}
+    stats = {}
+    with atomic_dir(OUT_DIR) as staging:
+        for split, count in counts.items():
+            (staging / split).mkdir()
+            sentences = read_lines(SENTENCES / f"{split}.txt")
+            stats[split] = render_split(split, sentences, count, faces, backgrounds, config, params["seed"], staging / split)
+    write_metrics(METRICS, {
+        **stats,
+        "backgrounds_used": len(backgrounds),
+        "backgrounds_skipped_unreadable": len(corrupt),
+        "fonts_available": [face.name for face in faces],
+    })
+
+
+if __name__ == "__main__":
+    run_stage(main)
