@@ -28,4 +28,4 @@ contact-sheet: $(VENV)/.installed
 
 # Re-pin requirements.lock after changing pyproject.toml's dependencies.
 lock: $(VENV)/.installed
-	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	$(VENV)/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock

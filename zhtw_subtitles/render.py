@@ -90,6 +90,16 @@ def _uniform_int(rng: np.random.Generator, bounds: tuple[int, int]) -> int:
 def render_frame(text: str, faces: list[FontFace], backgrounds: list[Background], config: RenderConfig,
                  rng: np.random.Generator) -> tuple[bytes, dict]:
     """JPEG bytes of one frame and what was drawn (font, size, text box, degradations)."""
+    frame, meta = compose_frame(text, faces, backgrounds, config, rng)
+    quality = _uniform_int(rng, config.jpeg_quality)
+    buffer = io.BytesIO()
+    frame.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue(), {**meta, "jpeg_quality": quality}
+
+
+def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background], config: RenderConfig,
+                  rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """The frame's pixels before compression, and what was drawn."""
     plan = plan_background(backgrounds, config.background, rng)
     tier = tier_for_area(plan.source_area, config.frame_tiers)
     width, height = tier.width, tier.height
@@ -120,9 +130,6 @@ def render_frame(text: str, faces: list[FontFace], backgrounds: list[Background]
     blur = float(rng.uniform(*config.blur_radius)) if rng.random() < config.blur_prob else 0.0
     if blur:
         frame = frame.filter(ImageFilter.GaussianBlur(blur))
-    quality = _uniform_int(rng, config.jpeg_quality)
-    buffer = io.BytesIO()
-    frame.save(buffer, format="JPEG", quality=quality)
     meta = {
         "text": text,
         "font": face.name,
@@ -136,10 +143,9 @@ def render_frame(text: str, faces: list[FontFace], backgrounds: list[Background]
         "shadow": bool(shadow),
         "rescale": round(rescale, 4),
         "blur": round(blur, 4),
-        "jpeg_quality": quality,
         "background": plan.path.rsplit("/", 1)[-1],
     }
-    return buffer.getvalue(), meta
+    return frame, meta
 
 
 def _draw_shadow(frame: Image.Image, text: str, font: ImageFont.FreeTypeFont, origin: tuple[int, int],

@@ -1,0 +1,65 @@
+"""The three data stages under the real `dvc` CLI, on a tiny parameter set in a temporary copy of the repo."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dvc_repo import DvcRepo
+from zhtw_subtitles.shards import read_manifest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = DvcRepo.create(tmp_path_factory.mktemp("pipeline") / "repo")
+    repo.run("dvc", "repro")
+    return repo
+
+
+def test_repro_writes_every_output(repo):
+    root = repo.root
+    train = (root / "data/sentences/train.txt").read_text(encoding="utf-8").splitlines()
+    test = (root / "data/sentences/test.txt").read_text(encoding="utf-8").splitlines()
+    assert train and test and not set(train) & set(test)
+    assert sorted(p.name for p in (root / "data/synth/train").iterdir()) == [
+        "manifest.csv", "shard-00000.tar", "shard-00001.tar", "shard-00002.tar"]
+    assert len(read_manifest(root / "data/synth/test")) == 6
+    conversations = sum(len(json.loads((root / f"data/llava/{s}.json").read_text(encoding="utf-8"))) for s in ("train", "val"))
+    assert conversations == 12
+    render = json.loads((root / "metrics/render.json").read_text())
+    assert render["train"]["images"] == 12 and render["backgrounds_skipped_unreadable"] == 0
+    sentences = json.loads((root / "metrics/sentences.json").read_text())
+    assert sentences["corpus"] == "hsk" and sentences["train_lines"] == len(train)
+
+
+def test_status_is_clean_after_repro(repo):
+    assert "Data and pipelines are up to date" in repo.run("dvc", "status").stdout
+
+
+def test_experiment_reruns_only_what_depends_on_the_changed_param(repo):
+    repo.run("git", "add", "-A")
+    repo.run("git", "commit", "-qm", "baseline")
+    output = repo.run("dvc", "exp", "run", "-S", "render.num_images=15").stdout
+    assert "Stage 'extract_sentences' didn't change, skipping" in output
+    assert "Running stage 'render_synth'" in output and "Running stage 'build_json'" in output
+    assert len(read_manifest(repo.root / "data/synth/train")) == 15
+
+
+def test_unknown_corpus_fails_and_lists_valid_names(tmp_path):
+    repo = DvcRepo.create(tmp_path / "repo", {"corpus": "wikipedia"})
+    result = repo.run("dvc", "repro", "extract_sentences", check=False)
+    assert result.returncode != 0
+    assert "unknown corpus 'wikipedia'; valid names: embedded, hsk, tatoeba" in result.stdout + result.stderr
+    assert not (repo.root / "data/sentences").exists()
+
+
+def test_failed_render_leaves_no_partial_output(tmp_path):
+    repo = DvcRepo.create(tmp_path / "repo", {"render": {"fonts": ["noto_sans_tc", "fonts/missing.otf"]}})
+    result = repo.run("dvc", "repro", check=False)
+    assert result.returncode != 0
+    assert "font file fonts/missing.otf not found" in result.stdout + result.stderr
+    assert (repo.root / "data/sentences/train.txt").exists()
+    assert not (repo.root / "data/synth").exists()
+    assert not list((repo.root / "data").glob(".synth*"))

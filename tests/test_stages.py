@@ -1,0 +1,23 @@
+"""Stage entry points in-process, for inputs the real corpora cannot produce."""
+from __future__ import annotations
+
+import runpy
+
+import pytest
+import yaml
+
+from zhtw_subtitles import corpora
+from zhtw_subtitles.config import ConfigError
+
+from dvc_repo import REPO
+
+
+def test_empty_corpus_is_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):
+    params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "corpus": "empty"}, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setitem(corpora.CORPORA, "empty", lambda: iter(["", "a", "OK"]))
+    monkeypatch.chdir(tmp_path)
+    stage = runpy.run_path(str(REPO / "stages/extract_sentences.py"))
+    with pytest.raises(ConfigError, match="corpus 'empty' gave 0 usable line"):
+        stage["main"]()
+    assert not (tmp_path / "data").exists() and not (tmp_path / "metrics").exists()
