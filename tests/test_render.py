@@ -41,7 +41,7 @@ def test_colour_stroke_and_placement_measured_on_pixels(grey_background_dir):
     faces = list(embedded_fonts().values())
     for seed in range(12):
         frame, meta = compose_frame("我知道 但是不行", faces, backgrounds, config, np.random.default_rng(seed))
-        pixels = np.asarray(frame).astype(int)
+        pixels = frame[:, :, ::-1].astype(int)  # BGR -> RGB
         h, w = pixels.shape[:2]
         assert (w, h) == (1280, 720)  # the grey picture's area picks the 720p tier
         ink = np.abs(pixels - 128).max(axis=2) > 10
@@ -62,6 +62,9 @@ def test_colour_stroke_and_placement_measured_on_pixels(grey_background_dir):
         # the fill's top edge lies between h - 3*text_h and h - 2*text_h
         text_h = meta["text_height"]
         assert h - 3 * text_h - 1 <= white_rows.min() <= h - 2 * text_h + 2
+        x0, y0, x1, y1 = meta["text_box"]  # holds every ink pixel, snugly
+        assert 0 <= cols.min() - x0 <= 4 and 0 <= rows.min() - y0 <= 4
+        assert 0 <= x1 - cols.max() - 1 <= 4 and 0 <= y1 - rows.max() - 1 <= 4
         assert 50 <= meta["font_size"] <= 70
 
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -64,9 +65,9 @@ def _decoded_size(path: Path) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=32)
-def load_rgb(path: str) -> Image.Image:
+def load_bgr(path: str) -> np.ndarray:
     with Image.open(path) as image:
-        return image.convert("RGB")
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,15 @@ def plan_background(backgrounds: list[Background], variation: BackgroundVariatio
     )
 
 
-def draw_background(plan: BackgroundPlan, size: tuple[int, int]) -> Image.Image:
-    frame = load_rgb(plan.path).resize(size, Image.Resampling.BILINEAR, box=plan.box, reducing_gap=2.0)
+def draw_background(plan: BackgroundPlan, size: tuple[int, int]) -> np.ndarray:
+    """The planned crop, colour-shifted, flipped and resized to `size`: a uint8 array in OpenCV's BGR order."""
+    left, top, right, bottom = plan.box
+    crop = load_bgr(plan.path)[top:bottom, left:right]
+    ramp = np.arange(256, dtype=np.float32)[:, None]
+    lut = np.clip(ramp * np.asarray(plan.gains[::-1], dtype=np.float32), 0, 255).astype(np.uint8)
+    # Colour and flip first: the crop is usually smaller than the frame.
+    crop = cv2.LUT(np.ascontiguousarray(crop), lut[None])
     if plan.flip:
-        frame = frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    ramp = np.arange(256, dtype=np.float32)
-    lut = np.concatenate([np.clip(ramp * gain, 0, 255) for gain in plan.gains]).astype(np.uint8)
-    return frame.point(lut.tolist())
+        crop = cv2.flip(crop, 1)
+    shrinking = size[0] * size[1] < crop.shape[0] * crop.shape[1]
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)

@@ -1,12 +1,12 @@
 """Draws one synthetic TV frame: a varied background with a white, black-stroked subtitle at the bottom centre."""
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from .backgrounds import Background, BackgroundVariation, draw_background, plan_background
 from .config import build, require
@@ -92,14 +92,15 @@ def render_frame(text: str, faces: list[FontFace], backgrounds: list[Background]
     """JPEG bytes of one frame and what was drawn (font, size, text box, degradations)."""
     frame, meta = compose_frame(text, faces, backgrounds, config, rng)
     quality = _uniform_int(rng, config.jpeg_quality)
-    buffer = io.BytesIO()
-    frame.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue(), {**meta, "jpeg_quality": quality}
+    ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError(f"JPEG encoding failed for a {frame.shape} frame")
+    return jpeg.tobytes(), {**meta, "jpeg_quality": quality}
 
 
 def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background], config: RenderConfig,
-                  rng: np.random.Generator) -> tuple[Image.Image, dict]:
-    """The frame's pixels before compression, and what was drawn."""
+                  rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """The frame's pixels before compression (uint8, OpenCV's BGR order), and what was drawn."""
     plan = plan_background(backgrounds, config.background, rng)
     tier = tier_for_area(plan.source_area, config.frame_tiers)
     width, height = tier.width, tier.height
@@ -115,27 +116,30 @@ def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background
     text_w, text_h = right - left, bottom - top
     ink_left = (width - text_w) // 2
     ink_top = int(round(height - rng.uniform(*sorted(config.text_top_heights)) * text_h))
-    origin = (ink_left - left, ink_top - top)
     colour = tuple(int(c) for c in rng.integers(config.text_rgb_min, 256, size=3))
+    fill, outline = _text_masks(text, font, stroke)
+    corner = (ink_left - stroke, ink_top - stroke)  # where the masks' top-left pixel lands
 
     shadow = rng.random() < config.shadow_prob
     if shadow:
-        _draw_shadow(frame, text, font, origin, stroke, config, rng)
-    ImageDraw.Draw(frame).text(origin, text, fill=colour, font=font, stroke_width=stroke, stroke_fill=(0, 0, 0))
+        dx, dy = (_uniform_int(rng, config.shadow_offset) for _ in range(2))
+        radius = float(rng.uniform(*config.shadow_blur))
+        opacity = float(rng.uniform(*config.shadow_opacity))
+        margin = int(np.ceil(3 * radius))
+        shadow_corner = (corner[0] + dx - margin, corner[1] + dy - margin)
+        _paint(frame, _soft_shadow(outline, margin, radius, opacity), shadow_corner, (0, 0, 0))
+    _paint(frame, outline, corner, (0, 0, 0))
+    _paint(frame, fill, corner, colour[::-1])
 
     rescale = float(rng.uniform(*config.rescale_factor)) if rng.random() < config.rescale_prob else 1.0
-    if rescale != 1.0:
-        small = (max(1, int(width * rescale)), max(1, int(height * rescale)))
-        frame = frame.resize(small, Image.Resampling.BILINEAR).resize((width, height), Image.Resampling.BILINEAR)
     blur = float(rng.uniform(*config.blur_radius)) if rng.random() < config.blur_prob else 0.0
-    if blur:
-        frame = frame.filter(ImageFilter.GaussianBlur(blur))
+    frame = _degrade(frame, rescale, blur)
     meta = {
         "text": text,
         "font": face.name,
         "font_size": font.size,
         "stroke_width": stroke,
-        "text_box": [ink_left - stroke, ink_top - stroke, ink_left + text_w + stroke, ink_top + text_h + stroke],
+        "text_box": [corner[0], corner[1], corner[0] + outline.shape[1], corner[1] + outline.shape[0]],
         "text_height": text_h,
         "width": width,
         "height": height,
@@ -148,20 +152,47 @@ def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background
     return frame, meta
 
 
-def _draw_shadow(frame: Image.Image, text: str, font: ImageFont.FreeTypeFont, origin: tuple[int, int],
-                 stroke: int, config: RenderConfig, rng: np.random.Generator) -> None:
-    """A soft dark copy of the stroked text, offset down-right, composited on a small patch only."""
-    dx, dy = (_uniform_int(rng, config.shadow_offset) for _ in range(2))
-    radius = float(rng.uniform(*config.shadow_blur))
-    opacity = float(rng.uniform(*config.shadow_opacity))
-    margin = stroke + int(np.ceil(3 * radius)) + 2
+def _text_masks(text: str, font: ImageFont.FreeTypeFont, stroke: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage masks (uint8) of the glyphs and of the glyphs with their outline, aligned on one canvas.
+
+    The canvas starts `stroke` pixels left of and above the glyphs' ink box.
+    """
     left, top, right, bottom = font.getbbox(text)
-    box = (max(0, origin[0] + left + dx - margin), max(0, origin[1] + top + dy - margin),
-           min(frame.width, origin[0] + right + dx + margin), min(frame.height, origin[1] + bottom + dy + margin))
-    mask = Image.new("L", (box[2] - box[0], box[3] - box[1]), 0)
-    ImageDraw.Draw(mask).text((origin[0] + dx - box[0], origin[1] + dy - box[1]), text, fill=255, font=font,
-                              stroke_width=stroke, stroke_fill=255)
+    size = (right - left + 2 * stroke, bottom - top + 2 * stroke)
+    origin = (stroke - left, stroke - top)
+    fill, outline = Image.new("L", size), Image.new("L", size)
+    ImageDraw.Draw(fill).text(origin, text, fill=255, font=font)
+    ImageDraw.Draw(outline).text(origin, text, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
+    return np.asarray(fill), np.asarray(outline)
+
+
+def _soft_shadow(outline: np.ndarray, margin: int, radius: float, opacity: float) -> np.ndarray:
+    """The outline mask blurred and faded, padded by `margin` pixels so that the blur is not cut off."""
+    mask = cv2.copyMakeBorder(outline, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
     if radius > 0:
-        mask = mask.filter(ImageFilter.GaussianBlur(radius))
-    mask = mask.point(lambda v: int(v * opacity))
-    frame.paste((0, 0, 0), box, mask)
+        mask = cv2.GaussianBlur(mask, (0, 0), radius)
+    return (mask * opacity).astype(np.uint8)
+
+
+def _paint(frame: np.ndarray, mask: np.ndarray, corner: tuple[int, int], colour: tuple[int, ...]) -> None:
+    """Blend `colour` into `frame` where `mask` covers it, the mask's top-left pixel at `corner` (x, y)."""
+    x, y = corner
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + mask.shape[1], frame.shape[1]), min(y + mask.shape[0], frame.shape[0])
+    if x0 >= x1 or y0 >= y1:
+        return
+    alpha = mask[y0 - y:y1 - y, x0 - x:x1 - x, None].astype(np.uint16)
+    region = frame[y0:y1, x0:x1].astype(np.uint16)
+    blended = (region * (255 - alpha) + np.asarray(colour, dtype=np.uint16) * alpha + 127) // 255
+    frame[y0:y1, x0:x1] = blended.astype(np.uint8)
+
+
+def _degrade(pixels: np.ndarray, rescale: float, blur: float) -> np.ndarray:
+    """Lose detail as a lower-resolution source (down- then up-sampling) and a soft lens (Gaussian blur) do."""
+    height, width = pixels.shape[:2]
+    if rescale != 1.0:
+        small = cv2.resize(pixels, (max(1, int(width * rescale)), max(1, int(height * rescale))), interpolation=cv2.INTER_AREA)
+        pixels = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    if blur:
+        pixels = cv2.GaussianBlur(pixels, (0, 0), blur)
+    return pixels

@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -41,6 +42,7 @@ def assign_sentences(sentences: list[str], count: int, faces: list[FontFace]) ->
 
 
 def _init_worker(faces, backgrounds, config, seed, stream) -> None:
+    cv2.setNumThreads(1)  # parallelism comes from the worker processes
     _worker_state.update(faces=faces, backgrounds=backgrounds, config=config, seed=seed, stream=stream)
 
 
