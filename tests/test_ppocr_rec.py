@@ -1,0 +1,190 @@
+"""The PyTorch PP-OCRv6 recogniser against the rapidocr ONNX export it is loaded from."""
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from types import SimpleNamespace
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
+
+from zhtw_subtitles.ctc import BLANK_INDEX, CtcCharset, UnknownCharactersError
+from zhtw_subtitles.ppocr_rec import load_from_onnx, preprocess, rapidocr_onnx_path
+
+LINE = "你說這話是什麼意思"
+BLACK, WHITE, DARK_GREY = (0, 0, 0), (255, 255, 255), (40, 40, 40)
+
+
+def render_line(text: str, fill, background, stroke_width: int = 0, font_size: int = 40) -> Image.Image:
+    font_path = resources.files("pylopdf_fonts_zh_tw") / "NotoSansTC-Regular.otf"
+    font = ImageFont.truetype(str(font_path), font_size)
+    left, top, right, bottom = font.getbbox(text, stroke_width=stroke_width)
+    margin = 8
+    image = Image.new("RGB", (right - left + 2 * margin, bottom - top + 2 * margin), background)
+    ImageDraw.Draw(image).text(
+        (margin - left, margin - top), text, font=font, fill=fill, stroke_width=stroke_width, stroke_fill=BLACK
+    )
+    return image
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple[torch.nn.Module, CtcCharset]:
+    torch.set_num_threads(2)
+    return load_from_onnx(rapidocr_onnx_path())
+
+
+@pytest.fixture(scope="module")
+def session() -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    return onnxruntime.InferenceSession(str(rapidocr_onnx_path()), options, providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def subtitle_lines() -> list[Image.Image]:
+    return [render_line(LINE, BLACK, WHITE), render_line(LINE, WHITE, DARK_GREY, stroke_width=3)]
+
+
+def random_batch(batch: int, width: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(width)
+    return torch.rand(batch, 3, 48, width, generator=generator) * 2 - 1
+
+
+@pytest.mark.parametrize("batch, width", [(2, 320), (1, 97), (3, 517)])
+def test_matches_onnxruntime_on_noise(loaded, session, batch, width):
+    model, _ = loaded
+    images = random_batch(batch, width)
+    with torch.no_grad():
+        probabilities = model.probabilities(images).numpy()
+    expected = session.run(None, {"x": images.numpy()})[0]
+    assert probabilities.shape == expected.shape
+    assert np.abs(probabilities - expected).max() < 1e-4
+
+
+def test_matches_onnxruntime_on_rendered_lines(loaded, session, subtitle_lines):
+    model, _ = loaded
+    images = preprocess(subtitle_lines)
+    with torch.no_grad():
+        probabilities = model.probabilities(images).numpy()
+    expected = session.run(None, {"x": images.numpy()})[0]
+    assert probabilities.shape == expected.shape
+    assert np.abs(probabilities - expected).max() < 1e-4
+
+
+def test_preprocess_matches_rapidocr(subtitle_lines):
+    from rapidocr.ch_ppocr_rec.main import TextRecognizer
+
+    images = [*subtitle_lines, Image.new("RGB", (40, 30), (90, 160, 220))]
+    rapidocr = SimpleNamespace(rec_image_shape=[3, 48, 320])
+    max_ratio = max(320 / 48, *(image.width / image.height for image in images))
+    # rapidocr's LoadImage turns PIL's RGB into OpenCV's BGR before recognition.
+    expected = np.stack(
+        [TextRecognizer.resize_norm_img(rapidocr, np.asarray(image)[:, :, ::-1].copy(), max_ratio) for image in images]
+    )
+    assert np.array_equal(preprocess(images).numpy(), expected)
+
+
+def test_preprocess_caps_width_by_squeezing():
+    wide = Image.new("RGB", (1000, 50), WHITE)
+    narrow = Image.new("RGB", (50, 50), BLACK)
+    batch = preprocess([wide, narrow], max_width=400)
+    assert batch.shape == (2, 3, 48, 400)
+    assert torch.all(batch[0] == 1.0)  # squeezed to the full width, no padding
+    assert torch.all(batch[1, :, :, :48] == -1.0) and torch.all(batch[1, :, :, 48:] == 0.0)
+
+
+@pytest.mark.parametrize("line_index", [0, 1], ids=["black_on_white", "white_stroked_on_dark"])
+def test_reads_rendered_subtitle_line(loaded, subtitle_lines, line_index):
+    model, charset = loaded
+    with torch.no_grad():
+        logits = model(preprocess([subtitle_lines[line_index]]))
+    assert charset.decode_greedy(logits) == [LINE]
+
+
+def test_charset_matches_head_and_rapidocr_layout(loaded):
+    model, charset = loaded
+    assert charset.num_classes == model.head.out_features == 18710
+    assert charset.characters[-1] == " " and charset.encode("!") == [1]
+
+
+def test_ctc_round_trip_over_whole_dictionary(loaded):
+    _, charset = loaded
+    text = "".join(charset.characters)
+    ids = charset.encode(text)
+    assert ids == list(range(1, charset.num_classes))
+    # A CTC path repeats each label over several frames; adjacent different labels need no blank between them.
+    path = [BLANK_INDEX] + [class_id for class_id in ids for _ in range(1 + class_id % 3)] + [BLANK_INDEX]
+    assert charset.decode_path(path) == text
+
+
+def test_ctc_repeated_characters_need_a_blank(loaded):
+    _, charset = loaded
+    thanks = charset.encode("謝謝")
+    assert thanks[0] == thanks[1]
+    assert charset.decode_path([thanks[0], thanks[0], thanks[0]]) == "謝"
+    assert charset.decode_path([thanks[0], BLANK_INDEX, thanks[0], thanks[0]]) == "謝謝"
+    scores = F.one_hot(torch.tensor([[thanks[0], BLANK_INDEX, thanks[0], BLANK_INDEX]]), charset.num_classes)
+    assert charset.decode_greedy(scores) == ["謝謝"]
+
+
+def test_encode_reports_unknown_characters(loaded):
+    _, charset = loaded
+    with pytest.raises(UnknownCharactersError) as error:
+        charset.encode("哈利‧波特한‧")  # U+2027 (Taiwanese name separator) and Hangul have no class
+    assert error.value.unknown == ("‧", "한")
+    assert "U+2027" in str(error.value)
+    assert charset.unknown_characters("你好") == []
+
+
+def test_charset_rejects_duplicate_characters():
+    with pytest.raises(ValueError, match="more than once"):
+        CtcCharset(["a", "b", "a"])
+
+
+def ctc_loss(logits: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
+    log_probs = logits.log_softmax(dim=-1).transpose(0, 1)  # T x N x C
+    input_lengths = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
+    return F.ctc_loss(
+        log_probs,
+        torch.tensor([class_id for target in targets for class_id in target]),
+        input_lengths,
+        torch.tensor([len(target) for target in targets]),
+        blank=BLANK_INDEX,
+    )
+
+
+def test_adam_steps_lower_ctc_loss(loaded, subtitle_lines):
+    model, charset = loaded
+    model = copy.deepcopy(model).train()
+    images = preprocess(subtitle_lines)
+    targets = [charset.encode("謝謝你們")] * len(subtitle_lines)  # a new label, so there is something to learn
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    losses = []
+    for _ in range(4):
+        optimizer.zero_grad()
+        loss = ctc_loss(model(images), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert all(parameter.grad is not None for parameter in model.parameters())
+    assert all(torch.isfinite(parameter.grad).all() for parameter in model.parameters())
+    assert model.backbone.stem.stem1.conv.weight.grad.abs().sum() > 0
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_frozen_batchnorm_keeps_eval_behaviour_in_train_mode(loaded, subtitle_lines):
+    model, _ = loaded
+    images = preprocess(subtitle_lines)
+    with torch.no_grad():
+        eval_logits = model(images)
+        frozen = copy.deepcopy(model)
+        frozen.freeze_batchnorm_stats = True
+        frozen_logits = frozen.train()(images)
+        batch_stat_logits = copy.deepcopy(model).train()(images)
+    assert torch.allclose(frozen_logits, eval_logits, atol=1e-5)
+    assert not torch.allclose(batch_stat_logits, eval_logits, atol=1e-3)
+    assert torch.equal(frozen.neck.skip_conv.bn.running_mean, model.neck.skip_conv.bn.running_mean)
