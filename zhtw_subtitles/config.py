@@ -55,3 +55,16 @@ def run_stage(main) -> None:
         main()
     except ConfigError as error:
         raise SystemExit(f"error: {error}") from None
+
+
+def parse_crop(value) -> tuple[float, float, float, float] | None:
+    """The top-level `crop` param: (left, top, right, bottom) fractions of the frame, or null for the whole frame."""
+    if value is None:
+        return None
+    try:
+        left, top, right, bottom = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"crop must be [left, top, right, bottom] fractions or null, got {value!r}") from None
+    require(0 <= left < right <= 1 and 0 <= top < bottom <= 1,
+            f"crop {list(value)} must satisfy 0 <= left < right <= 1 and 0 <= top < bottom <= 1")
+    return left, top, right, bottom

@@ -253,11 +253,20 @@ def preprocess(
 def load_from_onnx(onnx_path: str | Path, freeze_batchnorm_stats: bool = False) -> tuple[PPOCRv6SmallRec, CtcCharset]:
     """The recogniser (in eval mode) with every weight of the ONNX export, and its charset (metadata `character`)."""
     proto = onnx.load(str(onnx_path))
-    metadata = {prop.key: prop.value for prop in proto.metadata_props}
-    charset = CtcCharset.from_paddle_dictionary(metadata["character"].splitlines())
+    charset = _charset_of(proto)
     model = PPOCRv6SmallRec(charset.num_classes, freeze_batchnorm_stats)
     model.load_state_dict(_state_dict_from_graph(_OnnxGraph(proto.graph), model), strict=True)
     return model.eval(), charset
+
+
+def charset_from_onnx(onnx_path: str | Path) -> CtcCharset:
+    """The dictionary stored in the export's metadata key `character`, one character per line."""
+    return _charset_of(onnx.load(str(onnx_path), load_external_data=False))
+
+
+def _charset_of(proto: onnx.ModelProto) -> CtcCharset:
+    metadata = {prop.key: prop.value for prop in proto.metadata_props}
+    return CtcCharset.from_paddle_dictionary(metadata["character"].splitlines())
 
 
 @dataclass

@@ -1,0 +1,49 @@
+"""Stage infer: models/recognizer reads data/synth/test -> data/predictions/finetuned/{test.csv,speed.json},
+and the frames of infer.frames_dir, if set -> data/predictions/finetuned/submission.csv."""
+from dataclasses import dataclass
+from pathlib import Path
+
+from zhtw_subtitles.atomic import atomic_dir
+from zhtw_subtitles.config import ConfigError, build, parse_crop, read_params, run_stage
+from zhtw_subtitles.inference import folder_frames, read_frames, shard_frames
+from zhtw_subtitles.model_registry import load_for_inference
+from zhtw_subtitles.predictions import save_timed_predictions
+from zhtw_subtitles.scoring import write_csv_predictions
+from zhtw_subtitles.shards import read_manifest
+
+TEST = Path("data/synth/test")
+MODEL_DIR = Path("models/recognizer")
+OUT_DIR = Path("data/predictions/finetuned")
+
+
+@dataclass(frozen=True)
+class InferConfig:
+    batch_size: int = 64
+    frames_dir: str | None = None  # e.g. the competition's test/ folder: adds submission.csv
+
+
+def main() -> None:
+    params = read_params()
+    config = build(InferConfig, params.get("infer"), "infer")
+    crop = parse_crop(params.get("crop"))
+    if not MODEL_DIR.is_dir():
+        raise ConfigError(f"{MODEL_DIR} not found: run `dvc repro finetune` or `dvc pull` first")
+    model = load_for_inference(MODEL_DIR)
+    count = len(read_manifest(TEST))
+    if count == 0:
+        raise ConfigError(f"{TEST} holds no frames: set render.num_test_images > 0 and run `dvc repro render_synth`")
+    frames_dir = Path(config.frames_dir) if config.frames_dir else None
+    if frames_dir and not frames_dir.is_dir():
+        raise ConfigError(f"infer.frames_dir '{frames_dir}' is not a folder")
+    with atomic_dir(OUT_DIR) as staging:
+        save_timed_predictions(staging, lambda: read_frames(model, shard_frames(TEST), crop, config.batch_size, count))
+        if frames_dir:
+            ids, texts, unreadable = read_frames(model, folder_frames(frames_dir), crop, config.batch_size)
+            if not ids:
+                raise ConfigError(f"infer.frames_dir '{frames_dir}' holds no .jpg/.png/.webp/.bmp frame")
+            write_csv_predictions(staging / "submission.csv", ids, texts)
+            print(f"{len(ids)} frames of {frames_dir} -> {OUT_DIR / 'submission.csv'} ({len(unreadable)} unreadable, predicted empty)")
+
+
+if __name__ == "__main__":
+    run_stage(main)
