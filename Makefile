@@ -22,6 +22,8 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	python bench/render.py
 	python bench/dvc_status.py
+	python bench/inference.py
+	python bench/pipeline.py
 
 contact-sheet: $(VENV)/.installed
 	python -m zhtw_subtitles.contact_sheet data/synth/train docs/contact_sheet.jpg

@@ -16,6 +16,8 @@ TINY_PARAMS = {
     "corpus": "hsk",
     "render": {"num_images": 12, "num_test_images": 6, "shard_size": 5, "workers": 2},
     "json": {"val_fraction": 0.2},
+    "finetune": {"max_steps": 2, "batch_size": 4, "eval_every": 1, "eval_samples": 2, "checkpoint_every": 1,
+                 "logging_every": 1},
 }
 
 

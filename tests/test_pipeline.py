@@ -1,4 +1,4 @@
-"""The three data stages under the real `dvc` CLI, on a tiny parameter set in a temporary copy of the repo."""
+"""The whole pipeline under the real `dvc` CLI, on a tiny parameter set in a temporary copy of the repo."""
 from __future__ import annotations
 
 import json
@@ -34,6 +34,21 @@ def test_repro_writes_every_output(repo):
     assert sentences["corpus"] == "hsk" and sentences["train_lines"] == len(train)
 
 
+def test_model_stages_end_in_scores_for_all_three_readers(repo):
+    root = repo.root
+    assert {p.name for p in (root / "models/recognizer").iterdir()} == {"config.json", "model.safetensors", "model.onnx"}
+    scores = json.loads((root / "metrics/scores.json").read_text())
+    assert set(scores) == {"finetuned", "base", "peer"}
+    for reader in scores.values():
+        assert reader["n"] == 6 and 0 <= reader["cer"] <= 1 and reader["frames_per_s"] > 0
+    assert scores["base"]["cer"] < 0.2  # the pretrained recogniser reads the synthetic subtitles out of the box
+    header = (root / "data/predictions/finetuned/test.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "id,text"
+    assert (root / "metrics/cer_by_length.csv").read_text().startswith("length,n,finetuned,base,peer")
+    assert (root / "metrics/worst_predictions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((root / "metrics/finetune/metrics.json").read_text())["step"] == 2
+
+
 def test_status_is_clean_after_repro(repo):
     assert "Data and pipelines are up to date" in repo.run("dvc", "status").stdout
 
@@ -44,6 +59,7 @@ def test_experiment_reruns_only_what_depends_on_the_changed_param(repo):
     output = repo.run("dvc", "exp", "run", "-S", "render.num_images=15").stdout
     assert "Stage 'extract_sentences' didn't change, skipping" in output
     assert "Running stage 'render_synth'" in output and "Running stage 'build_json'" in output
+    assert "Stage 'baselines' didn't change, skipping" in output  # the test frames did not change
     assert len(read_manifest(repo.root / "data/synth/train")) == 15
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rapidocr
 from rapidocr import EngineType, RapidOCR
 
 from .band import DEFAULT_BAND, Crop, band_bounds
@@ -26,16 +26,14 @@ MODEL_FILES = {
 
 
 def rapidocr_models_dir() -> Path:
-    spec = find_spec("rapidocr")
-    if spec is None or spec.origin is None:
-        raise ImportError("rapidocr is not installed: pip install rapidocr==3.10.0")
-    return Path(spec.origin).parent / "models"
+    return Path(rapidocr.__file__).parent / "models"
 
 
 def offline_rapidocr(threads: int = 2, params: dict[str, Any] | None = None) -> RapidOCR:
     """A `rapidocr.RapidOCR` on onnxruntime that reads its wheel's models and logs errors only.
 
     `params` overrides rapidocr's config keys, e.g. {"Global.use_rec": False, "Det.unclip_ratio": 1.2}.
+    rapidocr ignores a thread count outside 1..cpu_count and then uses every core.
     """
     folder = rapidocr_models_dir()
     missing = [name for name in MODEL_FILES.values() if not (folder / name).is_file()]

@@ -108,7 +108,8 @@ def worst_predictions_sheet(
     worst = heapq.nlargest(limit, scored, key=lambda entry: entry[0])
     sheet = _draw_rows(worst) if worst else _draw_message("no predictions")
     with atomic_file(Path(out_path), "wb") as handle:
-        sheet.save(handle, format="PNG")
+        # A 256-colour palette keeps the sheet small enough to live in git beside the metrics.
+        sheet.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(handle, format="PNG", optimize=True)
     return len(worst)
 
 

@@ -1,0 +1,49 @@
+"""frames/s of `infer` (line locator + fine-tuned recogniser on onnxruntime) against the peer's full rapidocr
+pipeline (detection + recognition on the whole frame), on the same test frames in the same run. Target: >= 10x.
+Usage: python bench/inference.py [--frames 100] [--model models/recognizer]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+
+import yaml
+
+from zhtw_subtitles.config import parse_crop
+from zhtw_subtitles.inference import read_frames, read_frames_one_by_one, shard_frames
+from zhtw_subtitles.model_registry import load_for_inference
+from zhtw_subtitles.peer import RapidOcrPeer
+
+
+def frames_per_s(read, frames) -> float:
+    start = time.perf_counter()
+    ids, _, _ = read(frames)
+    return len(ids) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--model", default="models/recognizer", help="a saved model folder or a built-in base name")
+    parser.add_argument("--test", default="data/synth/test")
+    args = parser.parse_args()
+    params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    crop = parse_crop(params.get("crop"))
+    frames = list(itertools.islice(shard_frames(Path(args.test)), args.frames))
+    model = load_for_inference(args.model)
+    peer = RapidOcrPeer(crop)
+    read_frames(model, frames[:8], crop, 64)  # warm-up: onnxruntime plans on its first runs
+    peer.read(frames[0].pixels)
+    ours = frames_per_s(lambda fs: read_frames(model, fs, crop, params["infer"]["batch_size"]), frames)
+    theirs = frames_per_s(lambda fs: read_frames_one_by_one(peer.read, fs), frames)
+    sizes = sorted({f"{f.pixels.shape[1]}x{f.pixels.shape[0]}" for f in frames})
+    print(f"frames: {len(frames)} ({', '.join(sizes)}), model: {args.model}")
+    print(f"peer (rapidocr det + rec, whole frame): {theirs:7.2f} frames/s")
+    print(f"infer (band + line locator + recogniser): {ours:7.2f} frames/s")
+    print(f"speed-up: {ours / theirs:.1f}x (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Wall time of every stage of the default pipeline, run from scratch in a fresh temporary copy of the repo
+(what `make repro` costs on a new machine once .venv exists). Target: the whole run <= 15 minutes on 2 cores.
+Usage: python bench/pipeline.py
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from dvc_repo import REPO, DvcRepo  # noqa: E402
+
+
+def main() -> None:
+    defaults = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    stages = list(yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+    timings = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = DvcRepo.create(Path(tmp) / "repo", {key: defaults[key] for key in ("corpus", "render", "json", "finetune")})
+        for stage in stages:
+            start = time.perf_counter()
+            repo.run("dvc", "repro", "--single-item", stage)
+            timings[stage] = time.perf_counter() - start
+            print(f"{stage:18s} {timings[stage]:7.1f} s", flush=True)
+        scores = (repo.root / "metrics/scores.json").read_text()
+    total = sum(timings.values())
+    print(f"{'total':18s} {total:7.1f} s = {total / 60:.1f} min (target <= 15 min)")
+    print(scores)
+
+
+if __name__ == "__main__":
+    main()
