@@ -5,7 +5,7 @@ from pathlib import Path
 
 from zhtw_subtitles.atomic import atomic_dir
 from zhtw_subtitles.config import build, parse_crop, read_params, run_stage
-from zhtw_subtitles.finetune_ctc import FinetuneConfig, fingerprint, train
+from zhtw_subtitles.finetune_ctc import FinetuneConfig, fingerprint, library_files, train
 from zhtw_subtitles.line_data import LineDataset, collate, line_crops
 from zhtw_subtitles.model_registry import load_base
 
@@ -39,7 +39,8 @@ def main() -> None:
     train_set = LineDataset([lines[k] for k in train_texts if k in lines], model.charset, config.augment, seed)
     val_set = LineDataset([lines[k] for k in val_keys if k in lines], model.charset, False, seed)
     settings = {"model": asdict(model_config), "finetune": asdict(config), "crop": crop, "seed": seed}
-    stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", SYNTH / "manifest.csv"])
+    # Resume only a run of the same settings, data and training code.
+    stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH.iterdir()), *library_files()])
     model = train(model, train_set, val_set, collate, config, seed, CHECKPOINTS, LIVE_DIR, stamp)
     with atomic_dir(MODEL_DIR) as staging:
         model.save_pretrained(staging)

@@ -51,6 +51,11 @@ def fingerprint(settings: dict, data_files: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def library_files() -> list[Path]:
+    """The source of this package: a checkpoint made by other code is not resumed."""
+    return sorted(Path(__file__).parent.glob("*.py"))
+
+
 def last_complete_checkpoint(folder: Path, expected: str) -> Path | None:
     """The newest checkpoint whose trainer state was written (a kill mid-save leaves that file out), if the
     folder's fingerprint matches; otherwise the folder is emptied for a fresh start."""
