@@ -9,7 +9,7 @@ from PIL import Image
 
 from zhtw_subtitles.backgrounds import find_backgrounds
 from zhtw_subtitles.config import ConfigError, build
-from zhtw_subtitles.fonts import FontFace, embedded_fonts, open_face, resolve_fonts
+from zhtw_subtitles.fonts import embedded_fonts, open_face, resolve_fonts
 from zhtw_subtitles.render import RenderConfig, compose_frame, render_frame, tier_for_area
 from zhtw_subtitles.shards import read_manifest, read_split
 from zhtw_subtitles.synth import assign_sentences, render_split
