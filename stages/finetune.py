@@ -3,6 +3,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from zhtw_subtitles.atomic import atomic_dir
 from zhtw_subtitles.config import build, parse_crop, read_params, run_stage
 from zhtw_subtitles.finetune_ctc import FinetuneConfig, fingerprint, library_files, train
@@ -32,7 +34,9 @@ def main() -> None:
     crop = parse_crop(params.get("crop"))
     train_texts = subtitles(LLAVA / "train.json")
     val_keys = list(subtitles(LLAVA / "val.json"))[: config.eval_samples]
-    lines = {line.key: line for line in line_crops(SYNTH, crop, [*train_texts, *val_keys])}
+    keys = [*train_texts, *val_keys]
+    located = tqdm(line_crops(SYNTH, crop, keys), total=len(keys), desc="locate subtitle lines", unit="frame")
+    lines = {line.key: line for line in located}
     model = load_base(model_config.base)
     model.add_characters([c for text in train_texts.values() for c in text])
     seed = params["seed"]
