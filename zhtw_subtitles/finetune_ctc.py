@@ -70,6 +70,14 @@ def last_complete_checkpoint(folder: Path, expected: str) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[1]), default=None)
 
 
+def forget_history_after(live_dir: Path, step: int) -> None:
+    """Drop DVCLive rows logged after `step`: the run resumes from that checkpoint and logs those steps again."""
+    for table in Path(live_dir).glob("plots/metrics/**/*.tsv"):
+        header, *rows = table.read_text().splitlines()
+        kept = [row for row in rows if int(row.split("\t", 1)[0]) <= step]
+        table.write_text("\n".join([header, *kept]) + "\n")
+
+
 class DvcLiveCallback(TrainerCallback):
     """Logs loss, learning rate and validation CER against the Trainer's global step."""
 
@@ -131,6 +139,8 @@ def train(model: SubtitleRecognizer, train_set, val_set, collate, config: Finetu
         remove_unused_columns=False,
         disable_tqdm=False,
     )
+    if resume_from is not None:
+        forget_history_after(live_dir, int(resume_from.name.split("-")[1]))
     live = Live(str(live_dir), resume=resume_from is not None, save_dvc_exp=False, dvcyaml=None, report=None)
     live.log_params({"finetune": asdict(config), "resumed_from": resume_from.name if resume_from else None})
     trainer = Trainer(
