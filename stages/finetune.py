@@ -1,15 +1,22 @@
-"""Stage finetune: data/llava/{train,val}.json + data/synth/train -> models/recognizer (save_pretrained form)."""
-import json
-from dataclasses import asdict, dataclass
+"""Stage finetune: data/llava/{train,val}.json + data/synth/train -> models/recognizer (save_pretrained form).
+
+`model.base` picks the route: the built-in CTC recogniser is fine-tuned on located subtitle lines; any VLM
+(a hub id, a saved folder, or the built-in subtitle_vlm_cpu) learns to answer the chat prompt for the band.
+"""
+import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
 from zhtw_subtitles.atomic import atomic_dir
 from zhtw_subtitles.config import build, parse_crop, read_params, run_stage
-from zhtw_subtitles.finetune_ctc import FinetuneConfig, fingerprint, library_files, train
+from zhtw_subtitles.finetune_ctc import train
+from zhtw_subtitles.finetune_vlm import BandDataset, read_examples, save_vlm, train_vlm
+from zhtw_subtitles.llava_json import read_conversations, vocabulary_texts
 from zhtw_subtitles.line_data import LineDataset, collate, line_crops
-from zhtw_subtitles.model_registry import load_base
+from zhtw_subtitles.model_registry import ModelConfig, is_ctc_recognizer, load_base
+from zhtw_subtitles.training import FinetuneConfig, fingerprint, half_precision, library_files
+from zhtw_subtitles.vlm_models import LoraConfig, load_base_vlm
 
 SYNTH = Path("data/synth/train")
 LLAVA = Path("data/llava")
@@ -18,19 +25,11 @@ CHECKPOINTS = Path("models/checkpoints")
 LIVE_DIR = Path("metrics/finetune")
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    base: str = "ppocr_v6_small"
-
-
 def subtitles(json_path: Path) -> dict[str, str]:
-    return {r["id"]: r["conversations"][1]["value"] for r in json.loads(json_path.read_text(encoding="utf-8"))}
+    return {key: answer for key, (_, answer) in read_conversations(json_path).items()}
 
 
-def main() -> None:
-    params = read_params()
-    model_config = build(ModelConfig, params.get("model"), "model")
-    config = build(FinetuneConfig, params.get("finetune"), "finetune")
+def finetune_recognizer(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
     crop = parse_crop(params.get("crop"))
     train_texts = subtitles(LLAVA / "train.json")
     val_keys = list(subtitles(LLAVA / "val.json"))[: config.eval_samples]
@@ -42,13 +41,39 @@ def main() -> None:
     seed = params["seed"]
     train_set = LineDataset([lines[k] for k in train_texts if k in lines], model.charset, config.augment, seed)
     val_set = LineDataset([lines[k] for k in val_keys if k in lines], model.charset, False, seed)
-    settings = {"model": asdict(model_config), "finetune": asdict(config), "crop": crop, "seed": seed}
-    # Resume only a run of the same settings, data and training code.
-    stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH.iterdir()), *library_files()])
     model = train(model, train_set, val_set, collate, config, seed, CHECKPOINTS, LIVE_DIR, stamp)
     with atomic_dir(MODEL_DIR) as staging:
         model.save_pretrained(staging)
         model.export_onnx(staging)
+
+
+def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
+    lora = build(LoraConfig, params.get("lora"), "lora")
+    crop = parse_crop(params.get("crop"))
+    train_examples = read_examples(LLAVA / "train.json", SYNTH)
+    val_examples = read_examples(LLAVA / "val.json", SYNTH, limit=config.eval_samples)
+    with tempfile.TemporaryDirectory() as scratch:
+        vocabulary = vocabulary_texts(read_conversations(LLAVA / "train.json"))
+        model, processor, built_here = load_base_vlm(model_config, vocabulary,
+                                                     params["seed"], Path(scratch), half_precision(config.precision))
+        trainer = train_vlm(model, processor, BandDataset(train_examples, crop, model_config.max_pixels),
+                            BandDataset(val_examples, crop, model_config.max_pixels), config, lora, params["seed"],
+                            CHECKPOINTS, LIVE_DIR, stamp)
+        if trainer.is_world_process_zero():
+            with atomic_dir(MODEL_DIR) as staging:
+                # A base built on the spot lives in a temporary folder: only merged weights outlive it.
+                save_vlm(trainer.model, processor, staging, config.merge or built_here, [e.answer for e in train_examples])
+
+
+def main() -> None:
+    params = read_params()
+    model_config = build(ModelConfig, params.get("model"), "model")
+    config = build(FinetuneConfig, params.get("finetune"), "finetune")
+    settings = {key: params.get(key) for key in ("model", "finetune", "lora", "crop", "seed")}
+    # Resume only a run of the same settings, data and training code.
+    stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH.iterdir()), *library_files()])
+    route = finetune_recognizer if is_ctc_recognizer(model_config.base) else finetune_vlm
+    route(params, model_config, config, stamp)
 
 
 if __name__ == "__main__":

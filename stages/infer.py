@@ -1,13 +1,13 @@
 """Stage infer: models/recognizer reads data/synth/test -> data/predictions/finetuned/{test.csv,speed.json},
 and the frames of infer.frames_dir, if set -> data/predictions/finetuned/submission.csv."""
-from dataclasses import dataclass
 from pathlib import Path
 
 from zhtw_subtitles.atomic import atomic_dir
 from zhtw_subtitles.config import ConfigError, build, parse_crop, read_params, run_stage
 from zhtw_subtitles.inference import folder_frames, read_frames, shard_frames
-from zhtw_subtitles.model_registry import load_for_inference
+from zhtw_subtitles.model_registry import ModelConfig
 from zhtw_subtitles.predictions import save_timed_predictions
+from zhtw_subtitles.readers import InferConfig, trained_reader
 from zhtw_subtitles.scoring import write_csv_predictions
 from zhtw_subtitles.shards import read_manifest
 
@@ -16,19 +16,13 @@ MODEL_DIR = Path("models/recognizer")
 OUT_DIR = Path("data/predictions/finetuned")
 
 
-@dataclass(frozen=True)
-class InferConfig:
-    batch_size: int = 64
-    frames_dir: str | None = None  # e.g. the competition's test/ folder: adds submission.csv
-
-
 def main() -> None:
     params = read_params()
     config = build(InferConfig, params.get("infer"), "infer")
     crop = parse_crop(params.get("crop"))
     if not MODEL_DIR.is_dir():
         raise ConfigError(f"{MODEL_DIR} not found: run `dvc repro finetune` or `dvc pull` first")
-    model = load_for_inference(MODEL_DIR)
+    model = trained_reader(MODEL_DIR, build(ModelConfig, params.get("model"), "model"), config.prompt_or(params))
     count = len(read_manifest(TEST))
     if count == 0:
         raise ConfigError(f"{TEST} holds no frames: set render.num_test_images > 0 and run `dvc repro render_synth`")

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
-from zhtw_subtitles.finetune_ctc import FinetuneConfig, train
+from zhtw_subtitles.finetune_ctc import train
+from zhtw_subtitles.training import FinetuneConfig
 from zhtw_subtitles.line_data import LineCrop, LineDataset, collate
 from zhtw_subtitles.recognizer import pretrained_ppocr_v6_small
 

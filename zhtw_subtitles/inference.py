@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .band import line_crop
+from .band import crop_band, line_crop
 from .line_data import decode_frame, to_pil
 from .ppocr_rec import preprocess
 from .shards import read_split
@@ -20,7 +20,17 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
 class LineReader(Protocol):
+    """A text-line recogniser: reads the located subtitle line, as `ppocr_rec.preprocess` pixel values."""
+
     def read(self, pixel_values: torch.Tensor) -> list[str]: ...
+
+
+class BandReader(Protocol):
+    """A VLM: reads the whole subtitle band (BGR arrays) and finds the line itself."""
+
+    reads_bands: bool
+
+    def read(self, bands: list[np.ndarray]) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -40,17 +50,18 @@ def folder_frames(folder: Path) -> Iterator[Frame]:
         yield Frame(path.stem, cv2.imread(str(path), cv2.IMREAD_COLOR))
 
 
-def read_frames(model: LineReader, frames: Iterable[Frame], crop, batch_size: int,
+def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, batch_size: int,
                 total: int | None = None) -> tuple[list[str], list[str], list[str]]:
     """(ids, texts, unreadable ids): undecodable frames are predicted as empty and reported."""
     ids, texts, unreadable = [], [], []
     batch: list[tuple[int, np.ndarray]] = []
+    reads_bands = getattr(model, "reads_bands", False)
 
     def flush() -> None:
         # Similar widths together waste less padding.
         batch.sort(key=lambda item: item[1].shape[1] / item[1].shape[0])
-        pixel_values = preprocess([to_pil(image) for _, image in batch])
-        for (position, _), text in zip(batch, model.read(pixel_values)):
+        images = [image for _, image in batch]
+        for (position, _), text in zip(batch, model.read(images if reads_bands else preprocess([to_pil(i) for i in images]))):
             texts[position] = text
         batch.clear()
 
@@ -60,7 +71,7 @@ def read_frames(model: LineReader, frames: Iterable[Frame], crop, batch_size: in
         if frame.pixels is None:
             unreadable.append(frame.id)
             continue
-        batch.append((len(texts) - 1, line_crop(frame.pixels, crop)))
+        batch.append((len(texts) - 1, crop_band(frame.pixels, crop) if reads_bands else line_crop(frame.pixels, crop)))
         if len(batch) == batch_size:
             flush()
     if batch:

@@ -49,6 +49,17 @@ def conversation(key: str, prompt: str, text: str) -> dict:
     }
 
 
+def read_conversations(path: Path) -> dict[str, tuple[str, str]]:
+    """{frame id: (prompt, subtitle)} of a JSON written by `write_json`, in file order."""
+    records = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {r["id"]: (r["conversations"][0]["value"], r["conversations"][1]["value"]) for r in records}
+
+
+def vocabulary_texts(conversations: dict[str, tuple[str, str]]) -> list[str]:
+    """Every prompt and subtitle: what a character vocabulary built from the training data must cover."""
+    return [text for pair in conversations.values() for text in pair]
+
+
 def build_records(manifest: list[dict[str, str]], prompts: tuple[str, ...], seed: int) -> list[dict]:
     return [
         conversation(row["key"], prompts[int(unit_hash(str(seed), "prompt", row["key"]) * len(prompts))], row["text"])
