@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoModelForImageTextToText, AutoProcessor, BitsAndBytesConfig
+from transformers import AutoModelForImageTextToText, AutoProcessor, BitsAndBytesConfig, ProcessorMixin
+from transformers.models.auto.processing_auto import processor_class_from_name
 
 from .config import ConfigError, require
 from .model_registry import SUBTITLE_VLM, ModelConfig, resolve_vlm
@@ -42,6 +43,23 @@ class LoraConfig:
             require(getattr(self, part) in MODES, f"lora.{part} must be one of {MODES}, got {getattr(self, part)!r}")
 
 
+def image_only(processor_class: type[ProcessorMixin]) -> type[ProcessorMixin]:
+    """`processor_class` without its video processor, under the same name (so saved folders keep naming the real
+    class). Video processors need torchvision, which does not install beside torch 2.13; images never use them."""
+    attributes = [name for name in processor_class.get_attributes() if name != "video_processor"]
+    return type(processor_class.__name__, (processor_class,), {"get_attributes": classmethod(lambda cls: attributes)})
+
+
+def load_processor(path: str, trust_remote_code: bool) -> ProcessorMixin:
+    """AutoProcessor, or without torchvision the image-only form of the processor class the folder names."""
+    config = Path(path) / "processor_config.json"
+    name = json.loads(config.read_text(encoding="utf-8")).get("processor_class") if config.is_file() else None
+    named = processor_class_from_name(name) if name else None
+    if named is not None and "video_processor" in named.get_attributes() and importlib.util.find_spec("torchvision") is None:
+        return image_only(named).from_pretrained(path, local_files_only=True)
+    return AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
+
+
 def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_training: bool):
     """(model, processor) from a local folder; 4-bit NF4 weights when `config.quantization` asks for QLoRA."""
     kwargs = {"trust_remote_code": config.trust_remote_code, "local_files_only": True}
@@ -56,7 +74,7 @@ def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_trai
     importlib.import_module(".subtitle_vlm", __package__)  # registers the built-in VLM's classes with the Auto* maps
     try:
         model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype or torch.float32, **kwargs)
-        processor = AutoProcessor.from_pretrained(path, **kwargs)
+        processor = load_processor(path, config.trust_remote_code)
     except ValueError as error:
         if "trust_remote_code" in str(error) and not config.trust_remote_code:
             raise ConfigError(f"model.base '{config.base}' ships its own code: set model.trust_remote_code=true "
@@ -143,7 +161,7 @@ def load_trained_vlm(folder: Path, config: ModelConfig):
 
     base = json.loads(adapter.read_text(encoding="utf-8"))["base_model_name_or_path"]
     model, _ = load_vlm(resolve_vlm(base), config, inference_dtype(), for_training=False)
-    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=config.trust_remote_code)
+    processor = load_processor(str(folder), config.trust_remote_code)
     return PeftModel.from_pretrained(model, folder).to(device()), processor
 
 

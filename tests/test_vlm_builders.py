@@ -1,0 +1,162 @@
+"""The locally built VLMs: the character tokenizer and chat template, the tiny models of real architectures, and
+subtitle_vlm_cpu, each saved, reloaded offline with the Auto classes, run forward with labels and generating."""
+from __future__ import annotations
+
+import math
+
+import huggingface_hub
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from transformers import AutoModelForImageTextToText
+
+from zhtw_subtitles.band import find_text_line, line_crop
+from zhtw_subtitles.char_tokenizer import END_OF_TURN, build_char_tokenizer
+from zhtw_subtitles.fonts import embedded_fonts
+from zhtw_subtitles.ppocr_rec import preprocess
+from zhtw_subtitles.recognizer import pretrained_ppocr_v6_small
+from zhtw_subtitles.subtitle_vlm import SubtitleLineEncoderConfig, build_subtitle_vlm
+from zhtw_subtitles.tiny_vlms import build_tiny_vlm, config_and_processor
+from zhtw_subtitles.vlm_models import load_processor
+
+SENTENCES = ["我知道，但是不行！", "這是一個國際學校。", "你說話什麼意思？ 第１２３集"]
+CHARACTERS = sorted({c for sentence in SENTENCES for c in sentence})
+ANSWER = "這是一個 國際學校。"
+PROMPT = "讀出字幕"
+# Narrower lines and a smaller decoder than subtitle_vlm_cpu's defaults keep its tests fast.
+SUBTITLE_VLM_SIZES = {"input_width": 320, "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128}
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read once, when the hub is imported
+
+
+def subtitle_band(text: str = "這是一個國際學校", width: int = 1920, height: int = 378) -> Image.Image:
+    """A dark, grainy band with a white, black-outlined subtitle line, the way TV subtitles look."""
+    grain = np.random.default_rng(0).normal(70, 20, (height, width, 3))
+    band = Image.fromarray(np.clip(grain, 0, 255).astype(np.uint8))
+    font = ImageFont.truetype(str(embedded_fonts()["noto_sans_tc"].path), 64)
+    ImageDraw.Draw(band).text((width // 2, height // 2), text, font=font, anchor="mm", fill="white",
+                              stroke_width=4, stroke_fill="black")
+    return band
+
+
+def conversation(answer: str | None = ANSWER) -> list[dict]:
+    user = {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": PROMPT}]}
+    if answer is None:
+        return [user]
+    return [user, {"role": "assistant", "content": [{"type": "text", "text": answer}]}]
+
+
+def load(folder):
+    return AutoModelForImageTextToText.from_pretrained(folder), load_processor(str(folder), trust_remote_code=False)
+
+
+def check_trains_and_generates(model, processor, image: Image.Image) -> None:
+    text = processor.apply_chat_template(conversation(), tokenize=False)
+    batch = processor(text=[text], images=[image], return_tensors="pt")
+    loss = model(**batch, labels=batch["input_ids"].clone()).loss
+    assert torch.isfinite(loss)
+    loss.backward()
+
+    prompt = processor.apply_chat_template(conversation(None), tokenize=False, add_generation_prompt=True)
+    inputs = processor(text=[prompt], images=[image], return_tensors="pt")
+    generated = model.generate(**inputs, max_new_tokens=5, do_sample=False)
+    assert 0 < generated.shape[1] - inputs["input_ids"].shape[1] <= 5
+
+
+def test_char_tokenizer_round_trip_keeps_spaces():
+    tokenizer = build_char_tokenizer(CHARACTERS)
+    text = "這是 一個  國際學校。 ok, 1+1=2 ！"
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    assert len(ids) == len(text)
+    assert tokenizer.decode(ids) == text
+    assert tokenizer.decode(tokenizer.encode("火車" + END_OF_TURN, add_special_tokens=False),
+                            skip_special_tokens=True) == ""  # unknown characters are unk, a special token
+
+
+def test_chat_template_ends_every_turn_and_marks_the_answer():
+    tokenizer = build_char_tokenizer(CHARACTERS, ("<image>",), "<image>")
+    assert tokenizer.apply_chat_template(conversation(), tokenize=False) == \
+        f"<|user|><image>{PROMPT}<|im_end|><|assistant|>{ANSWER}<|im_end|>"
+    assert tokenizer.apply_chat_template(conversation(None), tokenize=False, add_generation_prompt=True) == \
+        f"<|user|><image>{PROMPT}<|im_end|><|assistant|>"
+    encoded = tokenizer.apply_chat_template(conversation(), return_dict=True, return_assistant_tokens_mask=True)
+    answer_ids = [token for token, mask in zip(encoded["input_ids"], encoded["assistant_masks"]) if mask]
+    assert tokenizer.decode(answer_ids) == ANSWER + END_OF_TURN
+
+
+@pytest.mark.parametrize("architecture", ["qwen2_vl", "llava", "idefics3"])
+def test_tiny_vlm_reloads_trains_and_generates(architecture, tmp_path):
+    folder = build_tiny_vlm(architecture, tmp_path / architecture, CHARACTERS, seed=0)
+    model, processor = load(folder)
+    tokenizer = processor.tokenizer
+    assert model.config.get_text_config().vocab_size == len(tokenizer)
+    assert model.generation_config.eos_token_id == [tokenizer.convert_tokens_to_ids(END_OF_TURN),
+                                                    tokenizer.eos_token_id]
+    assert model.generation_config.pad_token_id == tokenizer.pad_token_id
+    image_token_id = tokenizer.convert_tokens_to_ids(processor.image_token)
+    assert model.config.image_token_id == image_token_id != tokenizer.unk_token_id
+    assert sum(p.numel() for p in model.parameters()) < 2_000_000
+    check_trains_and_generates(model, processor, subtitle_band())
+
+
+def test_qwen2_vl_2b_has_the_published_shape():
+    config, processor = config_and_processor("qwen2_vl_2b", CHARACTERS)
+    with torch.device("meta"):
+        model = AutoModelForImageTextToText.from_config(config)
+    assert math.isclose(sum(p.numel() for p in model.parameters()), 2.209e9, rel_tol=1e-3)
+    assert config.image_token_id == processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+
+
+@pytest.fixture(scope="module")
+def subtitle_vlm(tmp_path_factory):
+    return build_subtitle_vlm(tmp_path_factory.mktemp("subtitle_vlm") / "model", CHARACTERS, seed=0,
+                              **SUBTITLE_VLM_SIZES)
+
+
+def test_subtitle_vlm_gives_one_image_token_per_encoder_token(subtitle_vlm):
+    model, processor = load(subtitle_vlm)
+    band = subtitle_band()
+    batch = processor(text=[processor.apply_chat_template(conversation(), tokenize=False)], images=[band],
+                      return_tensors="pt")
+    with torch.no_grad():
+        features = model.model.vision_tower(batch["pixel_values"]).last_hidden_state
+    assert features.shape == (1, SUBTITLE_VLM_SIZES["input_width"] // 8, 120)
+    assert SubtitleLineEncoderConfig().num_image_tokens == 120  # the default 960 px line
+    assert (batch["input_ids"] == model.config.image_token_id).sum() == features.shape[1]
+
+
+def test_subtitle_vlm_reads_the_located_line(subtitle_vlm):
+    _, processor = load(subtitle_vlm)
+    band = subtitle_band()
+    assert find_text_line(np.asarray(band)) is not None
+    line = Image.fromarray(line_crop(np.asarray(band), crop=None))
+    width = SUBTITLE_VLM_SIZES["input_width"]
+    expected = preprocess([line], min_width=width, max_width=width)
+    assert torch.equal(processor.image_processor(band, return_tensors="pt")["pixel_values"], expected)
+
+
+def test_subtitle_vlm_keeps_the_recogniser_encoder(subtitle_vlm):
+    model, processor = load(subtitle_vlm)
+    recogniser = pretrained_ppocr_v6_small()
+    encoder_weights, recogniser_weights = model.model.vision_tower.net.state_dict(), recogniser.net.state_dict()
+    assert set(encoder_weights) == {name for name in recogniser_weights if not name.startswith("head.")}
+    assert all(torch.equal(encoder_weights[name], recogniser_weights[name]) for name in encoder_weights)
+
+    text = "我知道，但是不行！"
+    pixel_values = processor.image_processor(subtitle_band(text), return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        image_features = model.model.vision_tower(pixel_values).last_hidden_state
+    assert recogniser.charset.decode_greedy(recogniser.net.head(image_features)) == [text]
+
+    model.train()
+    assert not any(m.training for m in model.model.vision_tower.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_subtitle_vlm_trains_and_generates(subtitle_vlm):
+    model, processor = load(subtitle_vlm)
+    check_trains_and_generates(model, processor, subtitle_band())
