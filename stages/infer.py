@@ -20,12 +20,10 @@ def main() -> None:
     params = read_params()
     config = build(InferConfig, params.get("infer"), "infer")
     crop = parse_crop(params.get("crop"))
-    if not MODEL_DIR.is_dir():
-        raise ConfigError(f"{MODEL_DIR} not found: run `dvc repro finetune` or `dvc pull` first")
-    model = trained_reader(MODEL_DIR, build(ModelConfig, params.get("model"), "model"), config.prompt_or(params))
     count = len(read_manifest(TEST))
     if count == 0:
         raise ConfigError(f"{TEST} holds no frames: set render.num_test_images > 0 and run `dvc repro render_synth`")
+    model = trained_reader(MODEL_DIR, build(ModelConfig, params.get("model"), "model"), config.prompt_or(params))
     frames_dir = Path(config.frames_dir) if config.frames_dir else None
     if frames_dir and not frames_dir.is_dir():
         raise ConfigError(f"infer.frames_dir '{frames_dir}' is not a folder")

@@ -59,7 +59,7 @@ def test_experiment_reruns_only_what_depends_on_the_changed_param(repo):
     output = repo.run("dvc", "exp", "run", "-S", "render.num_images=15").stdout
     assert "Stage 'extract_sentences' didn't change, skipping" in output
     assert "Running stage 'render_synth'" in output and "Running stage 'build_json'" in output
-    assert "Stage 'baselines' didn't change, skipping" in output  # the test frames did not change
+    assert "Stage 'peer' didn't change, skipping" in output  # the test frames did not change
     assert len(read_manifest(repo.root / "data/synth/train")) == 15
 
 

@@ -27,10 +27,19 @@ def test_infer_on_an_empty_test_set_is_a_clear_error_and_writes_nothing(tmp_path
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "data/synth/test").mkdir(parents=True)
     (tmp_path / "data/synth/test/manifest.csv").write_text("key,shard,text,font,font_size,width,height\n")
-    (tmp_path / "models/recognizer").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("zhtw_subtitles.model_registry.load_for_inference", lambda name: None)
     stage = runpy.run_path(str(REPO / "stages/infer.py"))
     with pytest.raises(ConfigError, match="holds no frames"):
         stage["main"]()
     assert not (tmp_path / "data/predictions").exists()
+
+
+def test_infer_without_a_trained_model_says_how_to_get_one(tmp_path, monkeypatch):
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "data/synth/test").mkdir(parents=True)
+    (tmp_path / "data/synth/test/manifest.csv").write_text("key,shard,text,font,font_size,width,height\nk,0,字,a,1,1,1\n")
+    (tmp_path / "models/recognizer").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    stage = runpy.run_path(str(REPO / "stages/infer.py"))
+    with pytest.raises(ConfigError, match="holds no saved model: run `dvc repro finetune` or `dvc pull`"):
+        stage["main"]()

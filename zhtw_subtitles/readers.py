@@ -8,6 +8,7 @@ from pathlib import Path
 
 from transformers import GenerationConfig
 
+from .config import ConfigError
 from .inference import BandReader, LineReader
 from .llava_json import read_conversations, vocabulary_texts
 from .model_registry import ModelConfig, is_ctc_recognizer, load_for_inference
@@ -27,6 +28,8 @@ class InferConfig:
 
 def trained_reader(folder: Path, config: ModelConfig, prompt: str) -> LineReader | BandReader:
     """What the finetune stage wrote into `folder`."""
+    if not any((Path(folder) / name).is_file() for name in ("config.json", "adapter_config.json")):
+        raise ConfigError(f"{folder} holds no saved model: run `dvc repro finetune` or `dvc pull` first")
     if is_ctc_recognizer(folder):
         return load_for_inference(folder)
     model, processor = load_trained_vlm(folder, config)

@@ -12,6 +12,7 @@ be imported before `AutoModelForImageTextToText.from_pretrained` / `AutoProcesso
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,8 +40,9 @@ from .ppocr_rec import INPUT_HEIGHT, PPOCRv6SmallRec, preprocess
 from .recognizer import SubtitleRecognizer, pretrained_ppocr_v6_small
 from .tiny_vlms import llama_text_config, save_new_vlm
 
-INPUT_WIDTH = 960  # lines are padded (or squeezed) to this width: 120 image tokens
+INPUT_WIDTH = 960  # lines wider than this are squeezed to it
 TOKEN_WIDTH = 8  # input pixels per encoder token (two stride-2 stages, then the (3, 2) average pool)
+TOKEN_POOL = 2  # neighbouring encoder tokens averaged into one image token: 60 for 960 px, ~3 per character
 ENCODER_DIM = 120
 LINE_MARGIN = 0.15  # line_crop's margin around the located line, as a share of its height
 IMAGE_TOKEN = "<image>"
@@ -58,20 +60,23 @@ TEXT_SIZES = {
 class SubtitleLineEncoderConfig(PretrainedConfig):
     model_type = "zhtw_line_encoder"
 
-    def __init__(self, input_width: int = INPUT_WIDTH, hidden_size: int = ENCODER_DIM,
+    def __init__(self, input_width: int = INPUT_WIDTH, token_pool: int = TOKEN_POOL, hidden_size: int = ENCODER_DIM,
                  freeze_batchnorm_stats: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.input_width = input_width
+        self.token_pool = token_pool
         self.hidden_size = hidden_size  # Llava's projector reads the vision tower's width here
         self.freeze_batchnorm_stats = freeze_batchnorm_stats
 
     @property
     def num_image_tokens(self) -> int:
-        return self.input_width // TOKEN_WIDTH
+        return self.input_width // (TOKEN_WIDTH * self.token_pool)
 
 
 class SubtitleLineEncoder(PreTrainedModel):
-    """PP-OCRv6 small's backbone and neck: pixel_values N x 3 x 48 x W -> N x W/8 x 120 tokens.
+    """PP-OCRv6 small's backbone and neck: pixel_values N x 3 x 48 x W (W <= input_width) -> N x num_image_tokens
+    x 120. Each line is encoded at its own width (no time spent on the batch's padding, and the same tokens in any
+    batch): W/8 tokens, averaged in groups of `token_pool`, zero-padded to the fixed count every image has.
 
     Returns them as the only hidden state, where LlavaModel.get_image_features picks its `vision_feature_layer`
     (-1) from; with `vision_feature_select_strategy="full"` all of them become image tokens.
@@ -84,14 +89,40 @@ class SubtitleLineEncoder(PreTrainedModel):
         super().__init__(config)
         self.net = PPOCRv6SmallRec(num_classes=1, freeze_batchnorm_stats=config.freeze_batchnorm_stats)
         self.net.head = torch.nn.Identity()  # the CTC classifier is not part of the encoder
+        # Frozen in training, the encoder gives a line the same tokens every epoch: computing them once makes
+        # later epochs cost only the language model (the encoder is most of a step's time on a CPU).
+        self.frozen_tokens: dict[bytes, torch.Tensor] = {}
         self.post_init()
 
     def _init_weights(self, module) -> None:
         """Weights come from the pretrained recogniser or a checkpoint, never from a random initialiser."""
 
     def forward(self, pixel_values: torch.Tensor, **kwargs) -> BaseModelOutputWithPooling:
-        tokens = self.net(pixel_values)
+        frozen = self.training and not any(p.requires_grad for p in self.parameters())
+        tokens = torch.stack([self._line_tokens(line, frozen) for line in map(self._unpadded, pixel_values)])
         return BaseModelOutputWithPooling(last_hidden_state=tokens, hidden_states=(tokens,))
+
+    def _unpadded(self, line: torch.Tensor) -> torch.Tensor:
+        """One line without the batch's right padding, so that its tokens never depend on its batch mates."""
+        filled = line.abs().sum(dim=(0, 1)).nonzero()
+        step = TOKEN_WIDTH * self.config.token_pool
+        width = -(-(int(filled[-1]) + 1 if len(filled) else step) // step) * step
+        return line[:, :, :width]
+
+    def _line_tokens(self, line: torch.Tensor, frozen: bool) -> torch.Tensor:
+        if not frozen:
+            return self._tokens(line)
+        key = hashlib.blake2b(line.detach().cpu().numpy().tobytes(), digest_size=16).digest()
+        if key not in self.frozen_tokens:
+            with torch.no_grad():
+                self.frozen_tokens[key] = self._tokens(line)
+        return self.frozen_tokens[key]
+
+    def _tokens(self, line: torch.Tensor) -> torch.Tensor:
+        tokens = self.net(line[None])[0]  # W/8 x 120
+        pool = self.config.token_pool
+        tokens = torch.nn.functional.avg_pool1d(tokens.T[None], pool, pool, ceil_mode=True)[0].T
+        return torch.nn.functional.pad(tokens, (0, 0, 0, self.config.num_image_tokens - tokens.shape[0]))
 
     def load_recognizer_weights(self, recognizer: SubtitleRecognizer) -> None:
         encoder_weights = {name: value for name, value in recognizer.net.state_dict().items()
@@ -114,7 +145,7 @@ class SubtitleBandImageProcessor(BaseImageProcessor):
     def preprocess(self, images, return_tensors=None, **kwargs) -> BatchFeature:
         """`images`: PIL images or H x W x 3 RGB uint8 arrays. Other processor kwargs do not apply and are ignored."""
         lines = [self._line(image) for image in make_flat_list_of_images(images)]
-        pixel_values = preprocess(lines, INPUT_HEIGHT, min_width=self.input_width, max_width=self.input_width)
+        pixel_values = preprocess(lines, INPUT_HEIGHT, max_width=self.input_width)
         return BatchFeature({"pixel_values": pixel_values.numpy()}, tensor_type=return_tensors)
 
     def _line(self, image) -> Image.Image:
@@ -132,13 +163,13 @@ AutoImageProcessor.register(SubtitleLineEncoderConfig, image_processor_classes={
 
 
 def build_subtitle_vlm(folder: Path, characters: Iterable[str], seed: int = 0, input_width: int = INPUT_WIDTH,
-                       **text_sizes) -> Path:
+                       token_pool: int = TOKEN_POOL, **text_sizes) -> Path:
     """Save subtitle_vlm_cpu into `folder`: the pretrained recogniser's encoder, a random projector and a random
     Llama decoder (TEXT_SIZES, overridden by `text_sizes`) over the characters of `characters`."""
-    if input_width % TOKEN_WIDTH or input_width <= INPUT_HEIGHT:
-        raise ValueError(f"input_width {input_width} must be a multiple of {TOKEN_WIDTH} above {INPUT_HEIGHT}")
+    if input_width % (TOKEN_WIDTH * token_pool) or input_width <= INPUT_HEIGHT:
+        raise ValueError(f"input_width {input_width} must be a multiple of {TOKEN_WIDTH * token_pool} above {INPUT_HEIGHT}")
     tokenizer = build_char_tokenizer(characters, (IMAGE_TOKEN,), IMAGE_TOKEN)
-    encoder_config = SubtitleLineEncoderConfig(input_width=input_width)
+    encoder_config = SubtitleLineEncoderConfig(input_width=input_width, token_pool=token_pool)
     config = LlavaConfig(
         vision_config=encoder_config,
         text_config=llama_text_config(tokenizer, **{**TEXT_SIZES, **text_sizes}),
