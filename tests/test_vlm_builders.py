@@ -16,6 +16,7 @@ from zhtw_subtitles.char_tokenizer import END_OF_TURN, build_char_tokenizer
 from zhtw_subtitles.fonts import embedded_fonts
 from zhtw_subtitles.ppocr_rec import preprocess
 from zhtw_subtitles.recognizer import pretrained_ppocr_v6_small
+from zhtw_subtitles.sentences import is_han
 from zhtw_subtitles.subtitle_vlm import SubtitleLineEncoderConfig, build_subtitle_vlm
 from zhtw_subtitles.tiny_vlms import build_tiny_vlm, config_and_processor
 from zhtw_subtitles.vlm_models import load_processor
@@ -25,7 +26,7 @@ CHARACTERS = sorted({c for sentence in SENTENCES for c in sentence})
 ANSWER = "這是一個 國際學校。"
 PROMPT = "讀出字幕"
 # Narrower lines and a smaller decoder than subtitle_vlm_cpu's defaults keep its tests fast.
-SUBTITLE_VLM_SIZES = {"input_width": 320, "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128}
+SUBTITLE_VLM_SIZES = {"input_width": 320, "hidden_size": 128, "num_hidden_layers": 2, "intermediate_size": 128}
 
 
 @pytest.fixture(autouse=True)
@@ -125,9 +126,21 @@ def test_subtitle_vlm_gives_one_image_token_per_encoder_token(subtitle_vlm):
                       return_tensors="pt")
     with torch.no_grad():
         features = model.model.vision_tower(batch["pixel_values"]).last_hidden_state
-    assert features.shape == (1, SUBTITLE_VLM_SIZES["input_width"] // 8, 120)
-    assert SubtitleLineEncoderConfig().num_image_tokens == 120  # the default 960 px line
+    assert features.shape == (1, SUBTITLE_VLM_SIZES["input_width"] // 16, 120)  # two 8 px strips per token
+    assert SubtitleLineEncoderConfig().num_image_tokens == 60  # the default 960 px line
     assert (batch["input_ids"] == model.config.image_token_id).sum() == features.shape[1]
+
+
+def test_subtitle_vlm_starts_from_the_recognizer_head(subtitle_vlm):
+    """Before any training, each image token already scores highest for the character it shows."""
+    model, processor = load(subtitle_vlm)
+    batch = processor.image_processor([subtitle_band()], return_tensors="pt")
+    with torch.no_grad():
+        tokens = model.model.multi_modal_projector(model.model.vision_tower(batch["pixel_values"]).last_hidden_state)
+        best = processor.tokenizer.convert_ids_to_tokens(model.lm_head(tokens)[0].argmax(-1).tolist())
+    # Between characters no token stands for the CTC blank, so punctuation shows up there: compare the Han only.
+    read = "".join(t for i, t in enumerate(best) if len(t) == 1 and is_han(t) and (i == 0 or t != best[i - 1]))
+    assert read == "這是一個國際學校"
 
 
 def test_subtitle_vlm_reads_the_located_line(subtitle_vlm):
@@ -150,8 +163,8 @@ def test_subtitle_vlm_keeps_the_recogniser_encoder(subtitle_vlm):
     text = "我知道，但是不行！"
     pixel_values = processor.image_processor(subtitle_band(text), return_tensors="pt")["pixel_values"]
     with torch.no_grad():
-        image_features = model.model.vision_tower(pixel_values).last_hidden_state
-    assert recogniser.charset.decode_greedy(recogniser.net.head(image_features)) == [text]
+        strips = model.model.vision_tower.net(pixel_values)  # one feature per 8 px, before pooling into image tokens
+    assert recogniser.charset.decode_greedy(recogniser.net.head(strips)) == [text]
 
     model.train()
     assert not any(m.training for m in model.model.vision_tower.modules() if isinstance(m, torch.nn.BatchNorm2d))

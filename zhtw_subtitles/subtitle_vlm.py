@@ -162,25 +162,52 @@ AutoImageProcessor.register(SubtitleLineEncoderConfig, image_processor_classes={
                             exist_ok=True)
 
 
+def start_from_the_recognizer_head(model: LlavaForConditionalGeneration, tokenizer, recognizer: SubtitleRecognizer) -> None:
+    """Begin where the recogniser already is: the projector copies each image token's 120 features into the first
+    120 dimensions of the decoder's width, and every character's (tied) embedding is the recogniser's CTC
+    classifier row for it. An image token then already scores highest for the character it shows; what the decoder
+    has to learn is only which image token to look at next, instead of what the characters look like as well."""
+    head, rows = recognizer.net.head, {c: i + 1 for i, c in enumerate(recognizer.charset.characters)}  # 0: CTC blank
+    projector, embeddings = model.model.multi_modal_projector, model.get_input_embeddings().weight
+    width = head.in_features
+    with torch.no_grad():
+        for linear in (projector.linear_1, projector.linear_2):
+            linear.weight.zero_()
+            linear.weight[:width, :width] = torch.eye(width)
+            linear.bias.zero_()
+        projector.linear_2.weight[width:, width:] = torch.eye(projector.linear_2.out_features - width)
+        for token, token_id in tokenizer.get_vocab().items():
+            if token in rows:
+                embeddings[token_id, :width] = head.weight[rows[token]]
+                embeddings[token_id, width:] = 0.0
+
+
 def build_subtitle_vlm(folder: Path, characters: Iterable[str], seed: int = 0, input_width: int = INPUT_WIDTH,
                        token_pool: int = TOKEN_POOL, **text_sizes) -> Path:
     """Save subtitle_vlm_cpu into `folder`: the pretrained recogniser's encoder, a random projector and a random
     Llama decoder (TEXT_SIZES, overridden by `text_sizes`) over the characters of `characters`."""
+    if text_sizes.get("hidden_size", TEXT_SIZES["hidden_size"]) < ENCODER_DIM:
+        raise ValueError(f"the decoder's hidden_size must be >= {ENCODER_DIM}, the encoder's width, to start from its head")
     if input_width % (TOKEN_WIDTH * token_pool) or input_width <= INPUT_HEIGHT:
         raise ValueError(f"input_width {input_width} must be a multiple of {TOKEN_WIDTH * token_pool} above {INPUT_HEIGHT}")
     tokenizer = build_char_tokenizer(characters, (IMAGE_TOKEN,), IMAGE_TOKEN)
     encoder_config = SubtitleLineEncoderConfig(input_width=input_width, token_pool=token_pool)
+    text_config = llama_text_config(tokenizer, **{**TEXT_SIZES, **text_sizes})
+    text_config.tie_word_embeddings = True
     config = LlavaConfig(
         vision_config=encoder_config,
-        text_config=llama_text_config(tokenizer, **{**TEXT_SIZES, **text_sizes}),
+        text_config=text_config,
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         image_seq_length=encoder_config.num_image_tokens,
         vision_feature_layer=-1,
         vision_feature_select_strategy="full",
+        projector_hidden_act="linear",
     )
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config)
-    model.model.vision_tower.load_recognizer_weights(pretrained_ppocr_v6_small())
+    recognizer = pretrained_ppocr_v6_small()
+    model.model.vision_tower.load_recognizer_weights(recognizer)
+    start_from_the_recognizer_head(model, tokenizer, recognizer)
     # LlavaProcessor counts (height // patch_size) * (width // patch_size) + num_additional_image_tokens. The
     # encoder's tokens are 48 x 8 px strips, which no square patch describes: a patch wider than the 48 px input
     # height makes the first term 0, and the additional tokens are then all of them.
