@@ -5,9 +5,10 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 
 from .config import require
 
@@ -17,14 +18,17 @@ class SentenceConfig:
     min_len: int = 2
     max_len: int = 17  # the study kept lines shorter than 18 characters
     split_chars: str = "，。！？、"
-    # Half-width , ! ? ; are written as their full-width forms before splitting.
+    # Half-width , ! ? ; are read as their full-width forms.
     fullwidth_punctuation: bool = True
+    strip_list_markers: bool = True  # the study: cut a leading "- " or numbered-list prefix such as "1."
+    drop_speaker_labels: bool = True  # the study: drop pieces holding a colon, such as "小明：你好"
     strip_brackets: bool = True  # trim 「」『』“”"'（）() around a piece
     # Drop a piece holding anything other than Han characters, digits, spaces and subtitle punctuation.
     chinese_only: bool = True
     # Taiwanese caption style: neighbouring phrases kept on one line, separated by a space, not a comma.
     space_join_prob: float = 0.15
     opencc_config: str | None = "s2twp"  # Simplified -> Taiwan characters and vocabulary; null keeps the text
+    convert_zh_tw: bool = False  # also run OpenCC on corpora published in Taiwan Traditional
     test_fraction: float = 0.03
 
     def __post_init__(self) -> None:
@@ -33,16 +37,30 @@ class SentenceConfig:
         require(0.0 <= self.space_join_prob <= 1.0, f"sentences.space_join_prob must lie in [0, 1], got {self.space_join_prob}")
         require(bool(self.split_chars), "sentences.split_chars must not be empty")
 
+    def converts(self, zh_tw: bool) -> bool:
+        """Whether OpenCC runs on a corpus; `zh_tw` says it is already Taiwan Traditional."""
+        return self.opencc_config is not None and (self.convert_zh_tw or not zh_tw)
+
     @cached_property
     def _phrase_end(self) -> re.Pattern[str]:
-        return re.compile(f"[{re.escape(self.split_chars)}\n\r]")
+        ends = set(self.split_chars) | {"\n", "\r", TEXT_END}
+        if self.fullwidth_punctuation:
+            ends |= {FULL_TO_HALF[c] for c in self.split_chars if c in FULL_TO_HALF}
+        return re.compile(f"([{re.escape(''.join(sorted(ends)))}])")
 
 
-HALF_TO_FULL = str.maketrans({",": "，", "!": "！", "?": "？", ";": "；"})
+FULL_WIDTH = {",": "，", "!": "！", "?": "？", ";": "；"}
+HALF_TO_FULL = str.maketrans(FULL_WIDTH)
+FULL_TO_HALF = {full: half for half, full in FULL_WIDTH.items()}
 BRACKETS = "「」『』“”‘’\"'（）()《》〈〉[]【】 \u3000"
 ALLOWED_NON_HAN = set("0123456789０１２３４５６７８９ ·…—～；：「」『』《》〈〉")
 # Pieces that end inside a sentence, so that the next piece may follow on the same caption line.
-PHRASE_JOINERS = "，、"
+PHRASE_JOINERS = "，、,"
+LIST_MARKER = re.compile(r"^(?:[-‐–—•・*]+\s*|[(（]?[0-9０-９]{1,3}[.．)）](?![0-9０-９])\s*)")
+SPEAKER_COLONS = ("：", ":")
+# Texts are cut in batches joined by this character; it ends a text the way a newline ends a line.
+TEXT_END = "\x1e"
+BATCH_TEXTS = 20_000
 
 
 def is_han(char: str) -> bool:
@@ -51,6 +69,8 @@ def is_han(char: str) -> bool:
 
 def clean_piece(piece: str, config: SentenceConfig) -> str:
     piece = piece.strip()
+    if config.strip_list_markers:
+        piece = LIST_MARKER.sub("", piece, count=1)
     if config.strip_brackets:
         piece = piece.strip(BRACKETS)
     return piece
@@ -58,6 +78,8 @@ def clean_piece(piece: str, config: SentenceConfig) -> str:
 
 def rejection(piece: str, config: SentenceConfig) -> str | None:
     """Name of the first rule that drops `piece`, or None when it is kept."""
+    if config.drop_speaker_labels and any(colon in piece for colon in SPEAKER_COLONS):
+        return "speaker_label"
     if len(piece) < config.min_len:
         return "too_short"
     if len(piece) > config.max_len:
@@ -75,15 +97,26 @@ def unit_hash(*parts: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-class SentenceExtractor:
-    """Streams texts through the cutting rules; counts what each rule dropped."""
+def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
-    def __init__(self, config: SentenceConfig, seed: int):
+
+class SentenceExtractor:
+    """Streams texts through the cutting rules; counts what each rule dropped.
+
+    Texts are cut in large batches, and each distinct piece is converted and judged once: corpora repeat
+    their short phrases so often that this, not the per-text work, sets the speed (bench/corpus_extract.py).
+    """
+
+    def __init__(self, config: SentenceConfig, seed: int, convert: bool = True):
         self.config = config
         self.seed = seed
         self.counts: Counter[str] = Counter()
+        self._judged: dict[str, tuple[str, str | None]] = {}
         self._converter = None
-        if config.opencc_config:
+        if convert and config.opencc_config:
             import opencc
 
             self._converter = opencc.OpenCC(config.opencc_config)
@@ -91,52 +124,60 @@ class SentenceExtractor:
     def lines(self, texts: Iterable[str]) -> list[str]:
         """Distinct subtitle lines in first-seen order."""
         kept: dict[str, None] = {}
-        for text in texts:
-            self.counts["texts_read"] += 1
-            for line in self._cut(text):
-                if line in kept:
-                    self.counts["dropped_duplicate"] += 1
-                else:
-                    kept[line] = None
+        for batch in batches(texts, BATCH_TEXTS):
+            self.counts["texts_read"] += len(batch)
+            self._cut_batch(batch, kept)
         self.counts["lines_kept"] = len(kept)
         return list(kept)
 
-    def _cut(self, text: str) -> Iterable[str]:
-        if self._converter is not None:
-            text = self._converter.convert(text)
-        if self.config.fullwidth_punctuation:
-            text = text.translate(HALF_TO_FULL)
-        pieces, ends = self._split_keeping_ends(text)
+    def _cut_batch(self, texts: list[str], kept: dict[str, None]) -> None:
+        parts = self.config._phrase_end.split(TEXT_END.join(texts) + TEXT_END)
+        raw_pieces, ends = parts[0:-1:2], parts[1::2]
+        self._judge_new(raw_pieces)
+        judged, max_len, join_prob, seed = self._judged, self.config.max_len, self.config.space_join_prob, str(self.seed)
+        counts = self.counts
         pending: str | None = None
-        for piece, end in zip(pieces, ends):
-            piece = clean_piece(piece, self.config)
+        for raw, end in zip(raw_pieces, ends):
+            piece, reason = judged[raw]
             if not piece:
+                if end == TEXT_END:
+                    pending = None
                 continue
-            self.counts["pieces"] += 1
-            reason = rejection(piece, self.config)
+            counts["pieces"] += 1
             if reason:
-                self.counts[f"dropped_{reason}"] += 1
+                counts[f"dropped_{reason}"] += 1
                 pending = None
                 continue
             if pending is not None:
                 joined = f"{pending} {piece}"
-                if len(joined) <= self.config.max_len and unit_hash(str(self.seed), "join", joined) < self.config.space_join_prob:
-                    self.counts["space_joined"] += 1
-                    yield joined
+                if len(joined) <= max_len and unit_hash(seed, "join", joined) < join_prob:
+                    counts["space_joined"] += 1
+                    self._keep(joined, kept)
                     pending = None
                     continue
-            yield piece
+            self._keep(piece, kept)
             pending = piece if end in PHRASE_JOINERS else None
 
-    def _split_keeping_ends(self, text: str) -> tuple[list[str], list[str]]:
-        pieces, ends, start = [], [], 0
-        for match in self.config._phrase_end.finditer(text):
-            pieces.append(text[start : match.start()])
-            ends.append(match.group())
-            start = match.end()
-        pieces.append(text[start:])
-        ends.append("")
-        return pieces, ends
+    def _keep(self, line: str, kept: dict[str, None]) -> None:
+        if line in kept:
+            self.counts["dropped_duplicate"] += 1
+        else:
+            kept[line] = None
+
+    def _judge_new(self, raw_pieces: list[str]) -> None:
+        """Clean and judge each piece not seen before; OpenCC converts them all in one call."""
+        new = [piece for piece in set(raw_pieces) if piece not in self._judged]
+        converted = new
+        if self._converter is not None and new:
+            # Pieces never hold a newline, so one joined call converts them all and splits back exactly.
+            converted = self._converter.convert("\n".join(new)).split("\n")
+            if len(converted) != len(new):
+                converted = [self._converter.convert(piece) for piece in new]
+        for raw, text in zip(new, converted):
+            if self.config.fullwidth_punctuation:
+                text = text.translate(HALF_TO_FULL)
+            piece = clean_piece(text, self.config)
+            self._judged[raw] = (piece, rejection(piece, self.config) if piece else None)
 
 
 def split_train_test(lines: Iterable[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
