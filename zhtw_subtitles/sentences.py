@@ -63,6 +63,10 @@ TEXT_END = "\x1e"
 BATCH_TEXTS = 20_000
 
 
+# Names of the rules that drop a piece, as counted in metrics/sentences.json (dropped_<rule>).
+RULES = ("speaker_label", "too_short", "too_long", "not_chinese", "no_han", "duplicate")
+
+
 def is_han(char: str) -> bool:
     return unicodedata.name(char, "").startswith("CJK UNIFIED IDEOGRAPH")
 
@@ -113,7 +117,8 @@ class SentenceExtractor:
     def __init__(self, config: SentenceConfig, seed: int, convert: bool = True):
         self.config = config
         self.seed = seed
-        self.counts: Counter[str] = Counter()
+        # Every rule is listed, so that `dvc metrics diff` shows a rule going from 0 to n.
+        self.counts: Counter[str] = Counter(dict.fromkeys([*(f"dropped_{rule}" for rule in RULES), "space_joined"], 0))
         self._judged: dict[str, tuple[str, str | None]] = {}
         self._converter = None
         if convert and config.opencc_config:
