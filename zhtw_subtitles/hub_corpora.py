@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from .config import ConfigError
@@ -60,12 +61,8 @@ class HubCorpus:
     def texts(self, files: list[Path]) -> Iterator[str]:
         hint = (f"; is this {self.repo_id}'s layout? Re-download with "
                 f"`python -m zhtw_subtitles.download_corpus {self.name}`")
-        for path in files:
-            for text in column_texts(path, self.text_column, hint=hint):
-                if self.dialogue:
-                    yield from dialogue_lines(text)
-                else:
-                    yield text
+        texts = chain.from_iterable(column_texts(path, self.text_column, hint=hint) for path in files)
+        return chain.from_iterable(map(dialogue_lines, texts)) if self.dialogue else texts
 
 
 HUB_CORPORA = {corpus.name: corpus for corpus in (

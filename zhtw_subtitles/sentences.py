@@ -7,8 +7,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from itertools import islice
+
+import numpy as np
 
 from .config import require
 
@@ -42,25 +44,28 @@ class SentenceConfig:
         return self.opencc_config is not None and (self.convert_zh_tw or not zh_tw)
 
     @cached_property
-    def _phrase_end(self) -> re.Pattern[str]:
+    def _phrase_ends(self) -> str:
         ends = set(self.split_chars) | {"\n", "\r", TEXT_END}
         if self.fullwidth_punctuation:
             ends |= {FULL_TO_HALF[c] for c in self.split_chars if c in FULL_TO_HALF}
-        return re.compile(f"([{re.escape(''.join(sorted(ends)))}])")
+        return "".join(sorted(ends))
+
+    @cached_property
+    def _phrase_end(self) -> re.Pattern[str]:
+        return re.compile(f"[{re.escape(self._phrase_ends)}]")
 
 
 FULL_WIDTH = {",": "，", "!": "！", "?": "？", ";": "；"}
-HALF_TO_FULL = str.maketrans(FULL_WIDTH)
 FULL_TO_HALF = {full: half for half, full in FULL_WIDTH.items()}
 BRACKETS = "「」『』“”‘’\"'（）()《》〈〉[]【】 \u3000"
 ALLOWED_NON_HAN = set("0123456789０１２３４５６７８９ ·…—～；：「」『』《》〈〉")
 # Pieces that end inside a sentence, so that the next piece may follow on the same caption line.
 PHRASE_JOINERS = "，、,"
+JOINER_KIND, TEXT_END_KIND = 1, 2
 LIST_MARKER = re.compile(r"^(?:[-‐–—•・*]+\s*|[(（]?[0-9０-９]{1,3}[.．)）](?![0-9０-９])\s*)")
-SPEAKER_COLONS = ("：", ":")
 # Texts are cut in batches joined by this character; it ends a text the way a newline ends a line.
 TEXT_END = "\x1e"
-BATCH_TEXTS = 20_000
+BATCH_TEXTS = 100_000
 
 
 # Names of the rules that drop a piece, as counted in metrics/sentences.json (dropped_<rule>).
@@ -69,6 +74,26 @@ RULES = ("speaker_label", "too_short", "too_long", "not_chinese", "no_han", "dup
 
 def is_han(char: str) -> bool:
     return unicodedata.name(char, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
+@cache
+def han_pattern() -> str:
+    """A regex character class of every character `is_han` accepts (scanned once; 60 ms)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x3400, 0x32400):  # from CJK Extension A to past Extension H
+        if is_han(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in ranges) + "]"
+
+
+@cache
+def _patterns(chinese_only: bool) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    han = han_pattern()
+    foreign = re.compile(f"[^{han[1:-1]}{re.escape(''.join(sorted(ALLOWED_NON_HAN)))}]") if chinese_only else None
+    return re.compile(han), foreign
 
 
 def clean_piece(piece: str, config: SentenceConfig) -> str:
@@ -82,15 +107,16 @@ def clean_piece(piece: str, config: SentenceConfig) -> str:
 
 def rejection(piece: str, config: SentenceConfig) -> str | None:
     """Name of the first rule that drops `piece`, or None when it is kept."""
-    if config.drop_speaker_labels and any(colon in piece for colon in SPEAKER_COLONS):
+    if config.drop_speaker_labels and ("：" in piece or ":" in piece):
         return "speaker_label"
     if len(piece) < config.min_len:
         return "too_short"
     if len(piece) > config.max_len:
         return "too_long"
-    if config.chinese_only and not all(is_han(c) or c in ALLOWED_NON_HAN for c in piece):
+    han, foreign = _patterns(config.chinese_only)
+    if foreign is not None and foreign.search(piece):
         return "not_chinese"
-    if not any(is_han(c) for c in piece):
+    if not han.search(piece):
         return "no_han"
     return None
 
@@ -99,6 +125,13 @@ def unit_hash(*parts: str) -> float:
     """A stable number in [0, 1) from strings: the same on every machine, Python version and run."""
     digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
+
+
+def _digest(prefix: hashlib.blake2b, text: str) -> int:
+    """unit_hash(*parts, text) * 2**64, where `prefix` has hashed the parts and their separators."""
+    digest = prefix.copy()
+    digest.update(text.encode("utf-8"))
+    return int.from_bytes(digest.digest(), "big")
 
 
 def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -110,8 +143,10 @@ def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
 class SentenceExtractor:
     """Streams texts through the cutting rules; counts what each rule dropped.
 
-    Texts are cut in large batches, and each distinct piece is converted and judged once: corpora repeat
-    their short phrases so often that this, not the per-text work, sets the speed (bench/corpus_extract.py).
+    Speed (bench/corpus_extract.py): texts are cut in large batches by one regex call; each distinct piece is
+    converted by OpenCC and judged by the rules once, since corpora repeat their short phrases; and the
+    per-piece work left, looking up the verdicts, counting and finding which neighbours may share a caption
+    line, runs in C (numpy over piece ids) rather than in a Python loop over pieces.
     """
 
     def __init__(self, config: SentenceConfig, seed: int, convert: bool = True):
@@ -119,7 +154,12 @@ class SentenceExtractor:
         self.seed = seed
         # Every rule is listed, so that `dvc metrics diff` shows a rule going from 0 to n.
         self.counts: Counter[str] = Counter(dict.fromkeys([*(f"dropped_{rule}" for rule in RULES), "space_joined"], 0))
-        self._judged: dict[str, tuple[str, str | None]] = {}
+        # Each distinct raw piece gets an id; the lists hold, by id, its cleaned form ("" when nothing is
+        # left) and the rule that drops it (0: none, i: RULES[i - 1]).
+        self._ids: dict[str, int] = {}
+        self._cleaned: list[str] = []
+        self._rules: list[int] = []
+        self._cleaned_table, self._length_table, self._rule_table = self._tables()
         self._converter = None
         if convert and config.opencc_config:
             import opencc
@@ -131,58 +171,97 @@ class SentenceExtractor:
         kept: dict[str, None] = {}
         for batch in batches(texts, BATCH_TEXTS):
             self.counts["texts_read"] += len(batch)
-            self._cut_batch(batch, kept)
+            raw_pieces, end_kinds = self._cut(TEXT_END.join(batch) + TEXT_END)
+            self._judge_new(set(raw_pieces).difference(self._ids))
+            ids = np.fromiter(map(self._ids.__getitem__, raw_pieces), np.int64, len(raw_pieces))
+            emitted = self._caption_lines(ids, end_kinds)
+            before = len(kept)
+            kept.update(dict.fromkeys(emitted))  # a line seen before keeps its first place
+            self.counts["dropped_duplicate"] += len(emitted) - (len(kept) - before)
         self.counts["lines_kept"] = len(kept)
         return list(kept)
 
-    def _cut_batch(self, texts: list[str], kept: dict[str, None]) -> None:
-        parts = self.config._phrase_end.split(TEXT_END.join(texts) + TEXT_END)
-        raw_pieces, ends = parts[0:-1:2], parts[1::2]
-        self._judge_new(raw_pieces)
-        judged, max_len, join_prob, seed = self._judged, self.config.max_len, self.config.space_join_prob, str(self.seed)
-        counts = self.counts
-        pending: str | None = None
-        for raw, end in zip(raw_pieces, ends):
-            piece, reason = judged[raw]
-            if not piece:
-                if end == TEXT_END:
-                    pending = None
-                continue
-            counts["pieces"] += 1
-            if reason:
-                counts[f"dropped_{reason}"] += 1
-                pending = None
-                continue
-            if pending is not None:
-                joined = f"{pending} {piece}"
-                if len(joined) <= max_len and unit_hash(seed, "join", joined) < join_prob:
-                    counts["space_joined"] += 1
-                    self._keep(joined, kept)
-                    pending = None
-                    continue
-            self._keep(piece, kept)
-            pending = piece if end in PHRASE_JOINERS else None
+    def _cut(self, text: str) -> tuple[list[str], np.ndarray]:
+        """The pieces between phrase ends, and what ends each: JOINER_KIND, TEXT_END_KIND or 0 (a full stop).
 
-    def _keep(self, line: str, kept: dict[str, None]) -> None:
-        if line in kept:
-            self.counts["dropped_duplicate"] += 1
-        else:
-            kept[line] = None
+        The kinds come from the text's code points in numpy, not from one Python object per end.
+        """
+        pieces = self.config._phrase_end.split(text)[:-1]  # the text ends in TEXT_END: nothing follows it
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        ends = codes[np.isin(codes, [ord(c) for c in self.config._phrase_ends])]
+        kinds = np.zeros(len(ends), np.int8)
+        kinds[np.isin(ends, [ord(c) for c in PHRASE_JOINERS])] = JOINER_KIND
+        kinds[ends == ord(TEXT_END)] = TEXT_END_KIND
+        return pieces, kinds
 
-    def _judge_new(self, raw_pieces: list[str]) -> None:
-        """Clean and judge each piece not seen before; OpenCC converts them all in one call."""
-        new = [piece for piece in set(raw_pieces) if piece not in self._judged]
-        converted = new
-        if self._converter is not None and new:
-            # Pieces never hold a newline, so one joined call converts them all and splits back exactly.
-            converted = self._converter.convert("\n".join(new)).split("\n")
-            if len(converted) != len(new):
-                converted = [self._converter.convert(piece) for piece in new]
-        for raw, text in zip(new, converted):
-            if self.config.fullwidth_punctuation:
-                text = text.translate(HALF_TO_FULL)
-            piece = clean_piece(text, self.config)
-            self._judged[raw] = (piece, rejection(piece, self.config) if piece else None)
+    def _caption_lines(self, ids: np.ndarray, end_kinds: np.ndarray) -> list[str]:
+        """The kept pieces in order, where a piece may follow the one before it on one line, after a space.
+
+        Two kept pieces may share a line when the first ends in a comma or 、 and nothing but empty pieces
+        lies between them within one text; then a seeded hash of the joined line decides, with probability
+        space_join_prob, provided it fits max_len. A piece that joined the one before it cannot take the next.
+        """
+        rules = self._rule_table[ids]
+        lengths = self._length_table[ids]
+        kept = (rules == 0) & (lengths > 0)
+        dropped = rules > 0
+        for rule, count in enumerate(np.bincount(rules, minlength=len(RULES) + 1)[1:]):
+            self.counts[f"dropped_{RULES[rule]}"] += int(count)
+        self.counts["pieces"] += int(np.count_nonzero(kept | dropped))
+        kept_ids = ids[kept]
+        lines = self._cleaned_table[kept_ids].tolist()
+        if self.config.space_join_prob == 0 or not lines:
+            return lines
+        # The pieces that decide whether a phrase is pending: kept or dropped ones, and the ends of texts.
+        steps = np.flatnonzero(kept | dropped | (end_kinds == TEXT_END_KIND))
+        kept_steps = kept[steps]
+        fits = lengths[steps[1:]] + 1 + lengths[steps[:-1]] <= self.config.max_len
+        pending = kept_steps[:-1] & (end_kinds[steps[:-1]] == JOINER_KIND)
+        candidates = np.flatnonzero(kept_steps[1:] & pending & fits) + 1
+        line_of_piece = np.cumsum(kept) - 1
+        prefix = hashlib.blake2b(f"{self.seed}\x1fjoin\x1f".encode(), digest_size=8)
+        below = self.config.space_join_prob * 2**64  # unit_hash(seed, "join", line) < space_join_prob
+        joined_step = -2
+        for step in candidates.tolist():
+            if step == joined_step + 1:
+                continue  # the piece before joined its own predecessor: no phrase is pending
+            first, second = steps[step - 1], steps[step]
+            joined = f"{self._cleaned[ids[first]]} {self._cleaned[ids[second]]}"
+            if _digest(prefix, joined) < below:
+                lines[line_of_piece[second]] = joined
+                joined_step = step
+                self.counts["space_joined"] += 1
+        return lines
+
+    def _judge_new(self, raw_pieces: set[str]) -> None:
+        """Clean and judge pieces not seen before; OpenCC converts them all in one call."""
+        if not raw_pieces:
+            return
+        new = list(raw_pieces)
+        # Pieces never hold a newline, so one joined call converts them all and splits back exactly.
+        text = "\n".join(new)
+        if self._converter is not None:
+            text = self._converter.convert(text)
+        if self.config.fullwidth_punctuation:
+            for half, full in FULL_WIDTH.items():
+                text = text.replace(half, full)
+        converted = text.split("\n")
+        if len(converted) != len(new):
+            raise RuntimeError(f"OpenCC {self.config.opencc_config} changed the number of lines it was given")
+        for raw, piece in zip(new, converted):
+            piece = clean_piece(piece, self.config)
+            rule = rejection(piece, self.config) if piece else None
+            self._ids[raw] = len(self._cleaned)
+            self._cleaned.append(piece)
+            self._rules.append(RULES.index(rule) + 1 if rule else 0)
+        self._cleaned_table, self._length_table, self._rule_table = self._tables()
+
+    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The lists by piece id as arrays, for lookups by numpy indexing."""
+        cleaned = np.empty(len(self._cleaned), dtype=object)
+        cleaned[:] = self._cleaned
+        return (cleaned, np.fromiter(map(len, self._cleaned), np.int64, len(self._cleaned)),
+                np.array(self._rules, dtype=np.int64))
 
 
 def split_train_test(lines: Iterable[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
