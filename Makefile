@@ -24,6 +24,7 @@ bench: $(VENV)/.installed
 	python bench/dvc_status.py
 	python bench/inference.py
 	python bench/pipeline.py
+	python bench/corpus_extract.py
 
 contact-sheet: $(VENV)/.installed
 	python -m zhtw_subtitles.contact_sheet data/synth/train docs/contact_sheet.jpg

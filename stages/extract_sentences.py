@@ -3,9 +3,10 @@ from pathlib import Path
 
 from zhtw_subtitles.atomic import atomic_dir
 from zhtw_subtitles.config import ConfigError, build, read_params, run_stage
-from zhtw_subtitles.corpora import read_corpus
+from zhtw_subtitles.corpora import CorpusSettings, open_corpus
+from zhtw_subtitles.extraction import extract_lines
 from zhtw_subtitles.io import write_lines, write_metrics
-from zhtw_subtitles.sentences import SentenceConfig, SentenceExtractor, split_train_test
+from zhtw_subtitles.sentences import SentenceConfig, split_train_test
 
 OUT_DIR = Path("data/sentences")
 METRICS = Path("metrics/sentences.json")
@@ -15,8 +16,8 @@ def main() -> None:
     params = read_params()
     config = build(SentenceConfig, params.get("sentences"), "sentences")
     corpus = params["corpus"]
-    extractor = SentenceExtractor(config, params["seed"])
-    lines = extractor.lines(read_corpus(corpus))
+    sources = open_corpus(corpus, CorpusSettings.from_params(params))
+    lines, counts = extract_lines(sources, config, params["seed"])
     train, test = split_train_test(lines, config.test_fraction, params["seed"])
     if not train or not test:
         raise ConfigError(
@@ -29,7 +30,7 @@ def main() -> None:
     characters = {c for line in lines for c in line}
     write_metrics(METRICS, {
         "corpus": corpus,
-        **dict(sorted(extractor.counts.items())),
+        **counts,
         "train_lines": len(train),
         "test_lines": len(test),
         "characters": sum(map(len, lines)),

@@ -67,7 +67,8 @@ def test_unknown_corpus_fails_and_lists_valid_names(tmp_path):
     repo = DvcRepo.create(tmp_path / "repo", {"corpus": "wikipedia"})
     result = repo.run("dvc", "repro", "extract_sentences", check=False)
     assert result.returncode != 0
-    assert "unknown corpus 'wikipedia'; valid names: embedded, hsk, tatoeba" in result.stdout + result.stderr
+    assert "unknown corpus 'wikipedia'; valid names: dolly_15k, embedded, files, generated_chat, hsk, mix, " \
+           "multiturn_chat, tatoeba, train_1m, zhtw_error_correction" in result.stdout + result.stderr
     assert not (repo.root / "data/sentences").exists()
 
 

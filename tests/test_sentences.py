@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from zhtw_subtitles import sentences
 from zhtw_subtitles.config import ConfigError, build
-from zhtw_subtitles.corpora import CORPORA, read_corpus
+from zhtw_subtitles.corpora import corpus_names, read_corpus
 from zhtw_subtitles.sentences import SentenceConfig, SentenceExtractor, split_train_test
 
 
@@ -50,6 +51,41 @@ def test_half_width_punctuation_splits_too():
     assert lines == ["廚房在哪", "我不知道"]
 
 
+def test_strips_dash_and_numbered_list_prefixes():
+    texts = ["- 我們走吧", "1. 打開冰箱\n2)把大象放進去\n（3）關上門", "——等一下"]
+    lines, _ = extract(texts, opencc_config=None)
+    assert lines == ["我們走吧", "打開冰箱", "把大象放進去", "關上門", "等一下"]
+    lines, counts = extract(texts, opencc_config=None, strip_list_markers=False)
+    assert lines == ["——等一下"] and counts["dropped_not_chinese"] == 4
+
+
+def test_drops_speaker_label_pieces():
+    lines, counts = extract(["小明：你好嗎？我很好", "A:走吧"])
+    assert lines == ["我很好"] and counts["dropped_speaker_label"] == 2
+    assert extract(["小明：你好嗎"], drop_speaker_labels=False)[0] == ["小明：你好嗎"]
+
+
+def test_min_len_is_a_param():
+    lines, counts = extract(["好，很好，非常好"], min_len=3)
+    assert lines == ["非常好"] and counts["dropped_too_short"] == 2
+
+
+def test_drops_urls_and_emoji_unless_allowed():
+    texts = ["請看www.example.tw", "太好笑了😂", "我們走吧"]
+    lines, counts = extract(texts)
+    assert lines == ["我們走吧"] and counts["dropped_not_chinese"] == 2
+    assert extract(texts, chinese_only=False)[0] == ["請看www.example.tw", "太好笑了😂", "我們走吧"]
+
+
+def test_space_join_never_crosses_texts_and_batches_change_nothing(monkeypatch):
+    texts = [f"我知道了{i}，" for i in "一二三四五六七八九十"] + ["但是不行"] * 3
+    assert not any(" " in line for line in extract(texts, space_join_prob=1.0)[0])
+    mixed = ["你好，世界。", "，，今天很熱、", "明天見", "Tom好"] * 50 + [f"第{i}句，很好" for i in range(300)]
+    expected = extract(mixed, space_join_prob=0.5)
+    monkeypatch.setattr(sentences, "BATCH_TEXTS", 7)
+    assert extract(mixed, space_join_prob=0.5) == expected
+
+
 def test_strips_quotes_and_drops_latin():
     lines, counts = extract(["「你好嗎」", "Tom是我的朋友", "（笑了）"])
     assert lines == ["你好嗎", "笑了"]
@@ -83,7 +119,7 @@ def test_embedded_corpus_gives_enough_natural_lines():
 def test_unknown_corpus_lists_valid_names():
     with pytest.raises(ConfigError) as error:
         read_corpus("wikipedia")
-    for name in CORPORA:
+    for name in corpus_names():
         assert name in str(error.value)
 
 

@@ -15,7 +15,7 @@ from dvc_repo import REPO
 def test_empty_corpus_is_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):
     params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "corpus": "empty"}, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setitem(corpora.CORPORA, "empty", lambda: iter(["", "a", "OK"]))
+    monkeypatch.setitem(corpora.CORPORA, "empty", lambda settings: corpora.Source("empty", lambda: iter(["", "a", "OK"]), False))
     monkeypatch.chdir(tmp_path)
     stage = runpy.run_path(str(REPO / "stages/extract_sentences.py"))
     with pytest.raises(ConfigError, match="corpus 'empty' gave 0 usable line"):
