@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.config import build, parse_crop, read_params, run_stage
+from zhtw_subtitles.config import ConfigError, build, parse_crop, read_params, run_stage
 from zhtw_subtitles.finetune_ctc import train
 from zhtw_subtitles.finetune_vlm import BandDataset, read_examples, save_vlm, train_vlm
 from zhtw_subtitles.llava_json import read_conversations, vocabulary_texts
@@ -52,6 +52,8 @@ def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig
     crop = parse_crop(params.get("crop"))
     train_examples = read_examples(LLAVA / "train.json", SYNTH)
     val_examples = read_examples(LLAVA / "val.json", SYNTH, limit=config.eval_samples)
+    if not train_examples or not val_examples:
+        raise ConfigError(f"{LLAVA}/train.json or val.json matches no frame of {SYNTH}: run `dvc repro build_json`")
     with tempfile.TemporaryDirectory() as scratch:
         vocabulary = vocabulary_texts(read_conversations(LLAVA / "train.json"))
         model, processor, built_here = load_base_vlm(model_config, vocabulary,

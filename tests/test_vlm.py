@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from dvc_repo import DvcRepo
 from test_ppocr_rec import WHITE, render_line
@@ -23,7 +24,7 @@ from zhtw_subtitles.readers import trained_reader
 from zhtw_subtitles.recognizer import LABEL_PAD
 from zhtw_subtitles.tiny_vlms import build_tiny_vlm
 from zhtw_subtitles.training import FinetuneConfig
-from zhtw_subtitles.vlm_chat import AnswerOnlyCollator, VlmReader, clean_answer, end_of_turn_ids
+from zhtw_subtitles.vlm_chat import AnswerOnlyCollator, VlmReader, clean_answer, end_of_turn_ids, shrink
 from zhtw_subtitles.vlm_models import LoraConfig, load_vlm, part_prefixes, prepare_for_training
 
 ARCHITECTURES = ("qwen2_vl", "llava", "idefics3")
@@ -162,7 +163,8 @@ def run_stage(repo: DvcRepo, name: str, monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_finetune_and_infer_stages_read_with_any_architecture(data_repo, tiny, monkeypatch):
-    data_repo.set_params({"model": {"base": str(tiny)}, "finetune": {"max_steps": 2, "merge": True},
+    data_repo.set_params({"model": {"base": str(tiny), "max_pixels": 40000},
+                          "finetune": {"max_steps": 2, "merge": True, "gradient_checkpointing": True},
                           "lora": {"r": 4, "alpha": 8}})
     run_stage(data_repo, "finetune", monkeypatch)
     out = data_repo.root / "models/recognizer"
@@ -181,3 +183,10 @@ def test_dvc_repro_scores_a_vlm_beside_the_peer(tmp_path):
     assert set(scores) == {"finetuned", "base", "peer"} and all(s["n"] == 6 for s in scores.values())
     assert yaml.safe_load((repo.root / "params.yaml").read_text())["model"]["base"] == str(folder)
     assert "stages" not in repo.run("dvc", "status").stdout
+
+
+def test_max_pixels_shrinks_the_band_keeping_its_aspect():
+    band = Image.new("RGB", (1920, 378))
+    small = shrink(band, 200_000)
+    assert small.width * small.height <= 200_000 and abs(small.width / small.height - 1920 / 378) < 0.02
+    assert shrink(band, None) is band and shrink(band, 10**7) is band
