@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from zhtw_subtitles.local_s3 import LocalS3
+
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "stages", "zhtw_subtitles")
 
@@ -49,9 +51,23 @@ class DvcRepo:
         repo.set_params(_merge(TINY_PARAMS, params or {}))
         repo.run("git", "init", "-q", "-b", "main")
         repo.run("dvc", "init", "-q")
+        shutil.copy2(REPO / ".dvc/config", root / ".dvc/config")  # the project's default remote
         repo.run("git", "add", "-A")
         repo.run("git", "commit", "-qm", "pipeline")
         return repo
+
+    @classmethod
+    def clone(cls, source: str | Path, root: Path) -> DvcRepo:
+        """A fresh `git clone` of `source`, as a second machine would make it: no data, empty DVC cache."""
+        root.mkdir(parents=True)
+        repo = cls(root)
+        repo.run("git", "clone", "-q", str(source), ".")
+        return repo
+
+    def use_remote(self, server: LocalS3) -> None:
+        """Point the default remote at `server`, credentials in .dvc/config.local as a user would."""
+        for command in server.dvc_remote_commands():
+            self.run(*command.split())
 
     def set_params(self, changes: dict) -> None:
         path = self.root / "params.yaml"
