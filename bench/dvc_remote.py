@@ -10,29 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from dvc_repo import REPO, DvcRepo  # noqa: E402
+from dvc_repo import REPO, DvcRepo, files_moved  # noqa: E402
 
 from zhtw_subtitles.local_s3 import LocalS3  # noqa: E402
 
 STEPS = (("rendered frames", "render_synth"), ("everything else", None))
 
 
-def moved_files(output: str, verb: str) -> int:
-    """DVC ends with 'N files pushed' / 'N files fetched', or says everything is up to date."""
-    found = re.search(rf"(\d+) files? {verb}", output)
-    return int(found.group(1)) if found else 0
-
-
 def bucket_bytes(server: LocalS3) -> int:
-    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=server.bucket)
-    return sum(item["Size"] for page in pages for item in page.get("Contents", []))
+    return sum(item["Size"] for item in server.objects())
 
 
 def timed(repo: DvcRepo, *args: str) -> tuple[str, float]:
@@ -57,12 +49,12 @@ def main() -> None:
             before = bucket_bytes(server)
             output, seconds = timed(first, "dvc", "push", *filter(None, [target]))
             pushed_bytes[label] = bucket_bytes(server) - before
-            rows.append(("push", label, moved_files(output, "pushed"), pushed_bytes[label], seconds))
+            rows.append(("push", label, files_moved(output, "pushed"), pushed_bytes[label], seconds))
         second = DvcRepo.clone(args.source.resolve(), Path(tmp) / "second")
         second.use_remote(server)
         for label, target in STEPS:
             output, seconds = timed(second, "dvc", "pull", *filter(None, [target]))
-            rows.append(("pull", label, moved_files(output, "fetched"), pushed_bytes[label], seconds))
+            rows.append(("pull", label, files_moved(output, "fetched"), pushed_bytes[label], seconds))
         render = json.loads((first.root / "metrics/render.json").read_text())
     images = render["train"]["images"] + render["test"]["images"]
     print(f"{images} synthetic images (metrics/render.json); local SeaweedFS S3 on 127.0.0.1")

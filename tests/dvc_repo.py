@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,12 @@ TINY_PARAMS = {
     "finetune": {"max_steps": 2, "batch_size": 4, "eval_every": 1, "eval_samples": 2, "checkpoint_every": 1,
                  "logging_every": 1},
 }
+
+
+def files_moved(output: str, verb: str) -> int:
+    """N of DVC's closing 'N files pushed' / 'N files fetched'; 0 when it found everything up to date."""
+    found = re.search(rf"(\d+) files? {verb}", output)
+    return int(found.group(1)) if found else 0
 
 
 def _merge(base: dict, changes: dict) -> dict:

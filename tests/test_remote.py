@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dvc_repo import DvcRepo
+from dvc_repo import DvcRepo, files_moved
 from zhtw_subtitles.local_s3 import LocalS3
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,7 @@ def test_push_survives_a_server_crash_and_a_third_clone_verifies_every_file(firs
 
         server.start()
         pushed = pusher.run("dvc", "push").stdout
-        assert 0 < files_pushed(pushed) < len(object_keys(server))  # what arrived before the crash is not resent
+        assert 0 < files_moved(pushed, "pushed") < len(server.objects())  # what arrived before the crash is not resent
 
         third = DvcRepo.clone(pusher.root, tmp_path / "c")
         third.use_remote(server)
@@ -153,21 +153,11 @@ def add_bulk_data(repo: DvcRepo, files: int, megabytes: int) -> None:
     repo.run("git", "commit", "-qm", "bulk data")
 
 
-def object_keys(server: LocalS3) -> list[str]:
-    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=server.bucket)
-    return [item["Key"] for page in pages for item in page.get("Contents", [])]
-
-
 def wait_for_objects(server: LocalS3, at_least: int, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
-    while len(object_keys(server)) < at_least:
+    while len(server.objects()) < at_least:
         assert time.monotonic() < deadline, f"fewer than {at_least} objects arrived in {timeout_s} s"
         time.sleep(0.05)
-
-
-def files_pushed(output: str) -> int:
-    count, _ = output.split(" file", 1)
-    return int(count.split()[-1])
 
 
 def corrupt_cache_objects(repo: DvcRepo) -> list[Path]:

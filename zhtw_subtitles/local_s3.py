@@ -140,6 +140,11 @@ class LocalS3:
             "s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
             aws_access_key_id=credentials.access_key_id, aws_secret_access_key=credentials.secret_access_key)
 
+    def objects(self) -> list[dict]:
+        """Every object in the bucket (Key, Size, ...)."""
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        return [item for page in pages for item in page.get("Contents", [])]
+
     def dvc_remote_commands(self, remote: str = "storage") -> list[str]:
         """What a user runs in their clone to use this server as the DVC remote (credentials stay local)."""
         return [
