@@ -148,7 +148,7 @@ class LocalS3:
     def dvc_remote_commands(self, remote: str = "storage") -> list[str]:
         """What a user runs in their clone to use this server as the DVC remote (credentials stay local)."""
         return [
-            f"dvc remote modify --local {remote} url {self.url}",
+            f"dvc remote add --local --force --default {remote} {self.url}",
             f"dvc remote modify --local {remote} endpointurl {self.endpoint_url}",
             f"dvc remote modify --local {remote} access_key_id {self.credentials.access_key_id}",
             f"dvc remote modify --local {remote} secret_access_key {self.credentials.secret_access_key}",
