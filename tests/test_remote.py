@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from dvc_repo import DvcRepo, files_moved
-from zhtw_subtitles.local_s3 import LocalS3
+from zhtw_subtitles.local_s3 import LocalS3, free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +115,26 @@ def test_wrong_credentials_fail_and_are_named(first_box, s3, tmp_path):
     repo.run("dvc", "remote", "modify", "--local", "storage", "access_key_id", "nobody")
     checked = repo.run("python", "-m", "zhtw_subtitles.remote_check", check=False)
     assert "credentials refused (InvalidAccessKeyId" in checked.stderr
+    assert not corrupt_cache_objects(repo)
+
+
+def test_server_started_by_hand_prints_the_commands_that_configure_a_clone(first_box, tmp_path):
+    repo = DvcRepo.clone(first_box.root.parent / "origin.git", tmp_path / "b")
+    port = free_ports(1)[0]
+    script = subprocess.Popen([sys.executable, "-m", "zhtw_subtitles.local_s3", "--dir", str(tmp_path / "s3"),
+                               "--port", str(port)], cwd=repo.root, env=repo.env, text=True, stdout=subprocess.PIPE)
+    try:
+        printed = [line.strip() for line in itertools.takewhile(lambda line: "Ctrl-C" not in line, script.stdout)]
+        for command in (line for line in printed if line.startswith("dvc ")):
+            repo.run(*command.split())
+        checked = repo.run("python", "-m", "zhtw_subtitles.remote_check").stdout
+    finally:
+        script.terminate()  # stops weed too, as Ctrl-C does
+        script.wait(60)
+    assert f"at http://127.0.0.1:{port}): reachable, credentials accepted" in checked
+    weed_pid = int(re.search(r"\(pid (\d+)\)", printed[0]).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.kill(weed_pid, 0)
 
 
 def test_push_survives_a_server_crash_and_a_third_clone_verifies_every_file(first_box, s3, tmp_path):
