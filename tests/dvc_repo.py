@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from zhtw_subtitles.local_s3 import LocalS3
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "stages", "zhtw_subtitles", "data/raw")
@@ -19,6 +22,12 @@ TINY_PARAMS = {
     "finetune": {"max_steps": 2, "batch_size": 4, "eval_every": 1, "eval_samples": 2, "checkpoint_every": 1,
                  "logging_every": 1},
 }
+
+
+def files_moved(output: str, verb: str) -> int:
+    """N of DVC's closing 'N files pushed' / 'N files fetched'; 0 when it found everything up to date."""
+    found = re.search(rf"(\d+) files? {verb}", output)
+    return int(found.group(1)) if found else 0
 
 
 def _merge(base: dict, changes: dict) -> dict:
@@ -49,9 +58,23 @@ class DvcRepo:
         repo.set_params(_merge(TINY_PARAMS, params or {}))
         repo.run("git", "init", "-q", "-b", "main")
         repo.run("dvc", "init", "-q")
+        shutil.copy2(REPO / ".dvc/config", root / ".dvc/config")  # the project's default remote
         repo.run("git", "add", "-A")
         repo.run("git", "commit", "-qm", "pipeline")
         return repo
+
+    @classmethod
+    def clone(cls, source: str | Path, root: Path) -> DvcRepo:
+        """A fresh `git clone` of `source`, as a second machine would make it: no data, empty DVC cache."""
+        root.mkdir(parents=True)
+        repo = cls(root)
+        repo.run("git", "clone", "-q", str(source), ".")
+        return repo
+
+    def use_remote(self, server: LocalS3) -> None:
+        """Point the default remote at `server`, credentials in .dvc/config.local as a user would."""
+        for command in server.dvc_remote_commands():
+            self.run(*command.split())
 
     def set_params(self, changes: dict) -> None:
         path = self.root / "params.yaml"
