@@ -77,8 +77,9 @@ class SubtitleRecognizer(PreTrainedModel):
         with torch.no_grad():
             grown.weight[: head.out_features] = head.weight
             grown.bias[: head.out_features] = head.bias
-            grown.weight[head.out_features:].normal_(0.0, head.weight.std().item())
-            # start rare: below every existing class, so the base's readings do not change
+            # The mean row with the lowest bias: its logit, mean(w.x) + min(b), never exceeds the mean logit of
+            # the old classes, so no argmax (and no reading of the base) changes until training moves it.
+            grown.weight[head.out_features:] = head.weight.mean(0)
             grown.bias[head.out_features:] = head.bias.min()
         self.net.head = grown
         self.config.characters = [*self.config.characters, *new]

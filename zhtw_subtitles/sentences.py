@@ -13,6 +13,7 @@ from itertools import islice
 import numpy as np
 
 from .config import require
+from .piece_index import PieceIndex
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,13 @@ class SentenceConfig:
         return "".join(sorted(ends))
 
     @cached_property
-    def _phrase_end(self) -> re.Pattern[str]:
-        return re.compile(f"[{re.escape(self._phrase_ends)}]")
+    def _end_kind_of_code(self) -> np.ndarray:
+        """By code point: NOT_AN_END, or what a phrase end is (JOINER_KIND, TEXT_END_KIND, 0 for a full stop).
+        The last entry stands for every code point above the highest end."""
+        kinds = np.full(max(map(ord, self._phrase_ends)) + 2, NOT_AN_END, np.int8)
+        for end in self._phrase_ends:
+            kinds[ord(end)] = TEXT_END_KIND if end == TEXT_END else JOINER_KIND if end in PHRASE_JOINERS else 0
+        return kinds
 
 
 FULL_WIDTH = {",": "，", "!": "！", "?": "？", ";": "；"}
@@ -61,7 +67,7 @@ BRACKETS = "「」『』“”‘’\"'（）()《》〈〉[]【】 \u3000"
 ALLOWED_NON_HAN = set("0123456789０１２３４５６７８９ ·…—～；：「」『』《》〈〉")
 # Pieces that end inside a sentence, so that the next piece may follow on the same caption line.
 PHRASE_JOINERS = "，、,"
-JOINER_KIND, TEXT_END_KIND = 1, 2
+JOINER_KIND, TEXT_END_KIND, NOT_AN_END = 1, 2, -1
 LIST_MARKER = re.compile(r"^(?:[-‐–—•・*]+\s*|[(（]?[0-9０-９]{1,3}[.．)）](?![0-9０-９])\s*)")
 # Texts are cut in batches joined by this character; it ends a text the way a newline ends a line.
 TEXT_END = "\x1e"
@@ -143,10 +149,11 @@ def batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
 class SentenceExtractor:
     """Streams texts through the cutting rules; counts what each rule dropped.
 
-    Speed (bench/corpus_extract.py): texts are cut in large batches by one regex call; each distinct piece is
-    converted by OpenCC and judged by the rules once, since corpora repeat their short phrases; and the
-    per-piece work left, looking up the verdicts, counting and finding which neighbours may share a caption
-    line, runs in C (numpy over piece ids) rather than in a Python loop over pieces.
+    Speed (bench/corpus_extract.py): texts are cut in large batches, on the batch's code points in numpy;
+    pieces get ids by hashing (piece_index.py), so only a distinct piece becomes a Python string. Each distinct
+    piece is converted by OpenCC and judged by the rules once, since corpora repeat their short phrases. The
+    per-piece work left, looking up the verdicts, counting, finding which neighbours may share a caption line
+    and dropping repeated lines, runs in numpy over piece and line ids rather than in a Python loop.
     """
 
     def __init__(self, config: SentenceConfig, seed: int, convert: bool = True):
@@ -154,12 +161,15 @@ class SentenceExtractor:
         self.seed = seed
         # Every rule is listed, so that `dvc metrics diff` shows a rule going from 0 to n.
         self.counts: Counter[str] = Counter(dict.fromkeys([*(f"dropped_{rule}" for rule in RULES), "space_joined"], 0))
-        # Each distinct raw piece gets an id; the lists hold, by id, its cleaned form ("" when nothing is
-        # left) and the rule that drops it (0: none, i: RULES[i - 1]).
-        self._ids: dict[str, int] = {}
-        self._cleaned: list[str] = []
-        self._rules: list[int] = []
-        self._cleaned_table, self._length_table, self._rule_table = self._tables()
+        # Raw pieces and caption lines get ids in first-seen order. The tables hold, by piece id, the id of
+        # its cleaned form as a line, that form's length (0 when nothing is left) and the rule that drops it
+        # (0: none, i: RULES[i - 1]).
+        self._pieces = PieceIndex()
+        self._line_ids = Interner()
+        self._line_table = np.empty(0, np.int64)
+        self._length_table = np.empty(0, np.int64)
+        self._rule_table = np.empty(0, np.int64)
+        self._emitted = np.empty(0, bool)  # by line id: already among the lines
         self._converter = None
         if convert and config.opencc_config:
             import opencc
@@ -168,34 +178,41 @@ class SentenceExtractor:
 
     def lines(self, texts: Iterable[str]) -> list[str]:
         """Distinct subtitle lines in first-seen order."""
-        kept: dict[str, None] = {}
+        kept = []
         for batch in batches(texts, BATCH_TEXTS):
             self.counts["texts_read"] += len(batch)
-            raw_pieces, end_kinds = self._cut(TEXT_END.join(batch) + TEXT_END)
-            self._judge_new(set(raw_pieces).difference(self._ids))
-            ids = np.fromiter(map(self._ids.__getitem__, raw_pieces), np.int64, len(raw_pieces))
+            ids, end_kinds = self._cut(TEXT_END.join(batch) + TEXT_END)
+            self._judge_new(self._pieces.take_new())
             emitted = self._caption_lines(ids, end_kinds)
-            before = len(kept)
-            kept.update(dict.fromkeys(emitted))  # a line seen before keeps its first place
-            self.counts["dropped_duplicate"] += len(emitted) - (len(kept) - before)
-        self.counts["lines_kept"] = len(kept)
-        return list(kept)
+            fresh = self._first_emissions(emitted)
+            kept.append(fresh)
+            self.counts["dropped_duplicate"] += len(emitted) - len(fresh)
+        order = np.concatenate(kept).tolist() if kept else []
+        self.counts["lines_kept"] = len(order)
+        return [self._line_ids.texts[line] for line in order]
 
-    def _cut(self, text: str) -> tuple[list[str], np.ndarray]:
-        """The pieces between phrase ends, and what ends each: JOINER_KIND, TEXT_END_KIND or 0 (a full stop).
+    def _first_emissions(self, emitted: np.ndarray) -> np.ndarray:
+        """The line ids of `emitted` not emitted before, once each, in the order they first appear."""
+        if len(self._emitted) < len(self._line_ids.texts):
+            self._emitted = np.concatenate([self._emitted, np.zeros(len(self._line_ids.texts) - len(self._emitted), bool)])
+        distinct, first = np.unique(emitted, return_index=True)
+        fresh = ~self._emitted[distinct]
+        lines = distinct[fresh][np.argsort(first[fresh], kind="stable")]
+        self._emitted[lines] = True
+        return lines
 
-        The kinds come from the text's code points in numpy, not from one Python object per end.
-        """
-        pieces = self.config._phrase_end.split(text)[:-1]  # the text ends in TEXT_END: nothing follows it
+    def _cut(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The ids of the pieces between phrase ends, and what ends each: JOINER_KIND, TEXT_END_KIND or 0 (a
+        full stop). The text ends in TEXT_END, so nothing follows the last end."""
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        ends = codes[np.isin(codes, [ord(c) for c in self.config._phrase_ends])]
-        kinds = np.zeros(len(ends), np.int8)
-        kinds[np.isin(ends, [ord(c) for c in PHRASE_JOINERS])] = JOINER_KIND
-        kinds[ends == ord(TEXT_END)] = TEXT_END_KIND
-        return pieces, kinds
+        kinds = self.config._end_kind_of_code[np.minimum(codes, len(self.config._end_kind_of_code) - 1)]
+        ends = np.flatnonzero(kinds != NOT_AN_END)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        return self._pieces.ids(text, codes, starts, ends), kinds[ends]
 
-    def _caption_lines(self, ids: np.ndarray, end_kinds: np.ndarray) -> list[str]:
-        """The kept pieces in order, where a piece may follow the one before it on one line, after a space.
+    def _caption_lines(self, ids: np.ndarray, end_kinds: np.ndarray) -> np.ndarray:
+        """The line ids of the kept pieces in order, where a piece may follow the one before it on one line,
+        after a space.
 
         Two kept pieces may share a line when the first ends in a comma or 、 and nothing but empty pieces
         lies between them within one text; then a seeded hash of the joined line decides, with probability
@@ -208,9 +225,8 @@ class SentenceExtractor:
         for rule, count in enumerate(np.bincount(rules, minlength=len(RULES) + 1)[1:]):
             self.counts[f"dropped_{RULES[rule]}"] += int(count)
         self.counts["pieces"] += int(np.count_nonzero(kept | dropped))
-        kept_ids = ids[kept]
-        lines = self._cleaned_table[kept_ids].tolist()
-        if self.config.space_join_prob == 0 or not lines:
+        lines = self._line_table[ids[kept]]
+        if self.config.space_join_prob == 0 or not len(lines):
             return lines
         # The pieces that decide whether a phrase is pending: kept or dropped ones, and the ends of texts.
         steps = np.flatnonzero(kept | dropped | (end_kinds == TEXT_END_KIND))
@@ -218,26 +234,27 @@ class SentenceExtractor:
         fits = lengths[steps[1:]] + 1 + lengths[steps[:-1]] <= self.config.max_len
         pending = kept_steps[:-1] & (end_kinds[steps[:-1]] == JOINER_KIND)
         candidates = np.flatnonzero(kept_steps[1:] & pending & fits) + 1
-        line_of_piece = np.cumsum(kept) - 1
+        firsts, seconds = steps[candidates - 1], steps[candidates]
+        positions = (np.cumsum(kept) - 1)[seconds].tolist()
+        texts = self._line_ids.texts
         prefix = hashlib.blake2b(f"{self.seed}\x1fjoin\x1f".encode(), digest_size=8)
         below = self.config.space_join_prob * 2**64  # unit_hash(seed, "join", line) < space_join_prob
         joined_step = -2
-        for step in candidates.tolist():
+        for step, first, second, position in zip(candidates.tolist(), self._line_table[ids[firsts]].tolist(),
+                                                 self._line_table[ids[seconds]].tolist(), positions):
             if step == joined_step + 1:
                 continue  # the piece before joined its own predecessor: no phrase is pending
-            first, second = steps[step - 1], steps[step]
-            joined = f"{self._cleaned[ids[first]]} {self._cleaned[ids[second]]}"
+            joined = f"{texts[first]} {texts[second]}"
             if _digest(prefix, joined) < below:
-                lines[line_of_piece[second]] = joined
+                lines[position] = self._line_ids[joined]
                 joined_step = step
                 self.counts["space_joined"] += 1
         return lines
 
-    def _judge_new(self, raw_pieces: set[str]) -> None:
-        """Clean and judge pieces not seen before; OpenCC converts them all in one call."""
-        if not raw_pieces:
+    def _judge_new(self, new: list[str]) -> None:
+        """Clean and judge pieces that just got ids; OpenCC converts them all in one call."""
+        if not new:
             return
-        new = list(raw_pieces)
         # Pieces never hold a newline, so one joined call converts them all and splits back exactly.
         text = "\n".join(new)
         if self._converter is not None:
@@ -248,20 +265,25 @@ class SentenceExtractor:
         converted = text.split("\n")
         if len(converted) != len(new):
             raise RuntimeError(f"OpenCC {self.config.opencc_config} changed the number of lines it was given")
-        for raw, piece in zip(new, converted):
-            piece = clean_piece(piece, self.config)
-            rule = rejection(piece, self.config) if piece else None
-            self._ids[raw] = len(self._cleaned)
-            self._cleaned.append(piece)
-            self._rules.append(RULES.index(rule) + 1 if rule else 0)
-        self._cleaned_table, self._length_table, self._rule_table = self._tables()
+        config = self.config
+        cleaned = [clean_piece(piece, config) for piece in converted]
+        rules = [RULES.index(rule) + 1 if piece and (rule := rejection(piece, config)) else 0 for piece in cleaned]
+        self._line_table = np.concatenate([self._line_table, np.fromiter(map(self._line_ids.__getitem__, cleaned), np.int64, len(cleaned))])
+        self._length_table = np.concatenate([self._length_table, np.fromiter(map(len, cleaned), np.int64, len(cleaned))])
+        self._rule_table = np.concatenate([self._rule_table, np.array(rules, np.int64)])
 
-    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The lists by piece id as arrays, for lookups by numpy indexing."""
-        cleaned = np.empty(len(self._cleaned), dtype=object)
-        cleaned[:] = self._cleaned
-        return (cleaned, np.fromiter(map(len, self._cleaned), np.int64, len(self._cleaned)),
-                np.array(self._rules, dtype=np.int64))
+
+class Interner(dict):
+    """Text -> id in first-seen order; looking up a text not seen before gives it the next id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []  # by id
+
+    def __missing__(self, text: str) -> int:
+        self[text] = text_id = len(self.texts)
+        self.texts.append(text)
+        return text_id
 
 
 def split_train_test(lines: Iterable[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
