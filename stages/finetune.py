@@ -12,7 +12,7 @@ from zhtw_subtitles.atomic import atomic_dir
 from zhtw_subtitles.config import ConfigError, build, parse_crop, read_params, run_stage
 from zhtw_subtitles.finetune_ctc import train
 from zhtw_subtitles.finetune_vlm import BandDataset, read_examples, save_vlm, train_vlm
-from zhtw_subtitles.llava_json import read_conversations, vocabulary_texts
+from zhtw_subtitles.llava_json import read_conversations
 from zhtw_subtitles.line_data import LineDataset, collate, line_crops
 from zhtw_subtitles.model_registry import ModelConfig, is_ctc_recognizer, load_base
 from zhtw_subtitles.training import FinetuneConfig, fingerprint, half_precision, library_files
@@ -55,7 +55,7 @@ def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig
     if not train_examples or not val_examples:
         raise ConfigError(f"{LLAVA}/train.json or val.json matches no frame of {SYNTH}: run `dvc repro build_json`")
     with tempfile.TemporaryDirectory() as scratch:
-        vocabulary = vocabulary_texts(read_conversations(LLAVA / "train.json"))
+        vocabulary = [text for example in train_examples for text in (example.prompt, example.answer)]
         model, processor, built_here = load_base_vlm(model_config, vocabulary,
                                                      params["seed"], Path(scratch), half_precision(config.precision))
         trainer = train_vlm(model, processor, BandDataset(train_examples, crop, model_config.max_pixels),

@@ -60,8 +60,10 @@ def load_processor(path: str, trust_remote_code: bool) -> ProcessorMixin:
     return AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
 
 
-def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_training: bool):
-    """(model, processor) from a local folder; 4-bit NF4 weights when `config.quantization` asks for QLoRA."""
+def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_training: bool,
+             processor_path: str | None = None):
+    """(model, processor) from a local folder, the processor from `processor_path` when given; 4-bit NF4
+    weights when `config.quantization` asks for QLoRA."""
     kwargs = {"trust_remote_code": config.trust_remote_code, "local_files_only": True}
     if config.quantization == "4bit":
         if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
@@ -74,7 +76,7 @@ def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_trai
     importlib.import_module(".subtitle_vlm", __package__)  # registers the built-in VLM's classes with the Auto* maps
     try:
         model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype or torch.float32, **kwargs)
-        processor = load_processor(path, config.trust_remote_code)
+        processor = load_processor(processor_path or path, config.trust_remote_code)
     except ValueError as error:
         if "trust_remote_code" in str(error) and not config.trust_remote_code:
             raise ConfigError(f"model.base '{config.base}' ships its own code: set model.trust_remote_code=true "
@@ -160,8 +162,8 @@ def load_trained_vlm(folder: Path, config: ModelConfig):
     from peft import PeftModel
 
     base = json.loads(adapter.read_text(encoding="utf-8"))["base_model_name_or_path"]
-    model, _ = load_vlm(resolve_vlm(base), config, inference_dtype(), for_training=False)
-    processor = load_processor(str(folder), config.trust_remote_code)
+    model, processor = load_vlm(resolve_vlm(base), config, inference_dtype(), for_training=False,
+                                processor_path=str(folder))
     return PeftModel.from_pretrained(model, folder).to(device()), processor
 
 
