@@ -24,7 +24,7 @@ from zhtw_subtitles.readers import trained_reader
 from zhtw_subtitles.recognizer import LABEL_PAD
 from zhtw_subtitles.tiny_vlms import build_tiny_vlm
 from zhtw_subtitles.training import FinetuneConfig
-from zhtw_subtitles.vlm_chat import AnswerOnlyCollator, VlmReader, clean_answer, end_of_turn_ids, shrink
+from zhtw_subtitles.vlm_chat import AnswerOnlyCollator, VlmReader, chat_text, clean_answer, end_of_turn_ids, shrink
 from zhtw_subtitles.vlm_models import LoraConfig, load_vlm, part_prefixes, prepare_for_training
 
 ARCHITECTURES = ("qwen2_vl", "llava", "idefics3")
@@ -68,6 +68,22 @@ def test_only_the_answer_and_its_end_of_turn_are_supervised(tiny, examples):
         image_token = processor.tokenizer.convert_tokens_to_ids(processor.image_token)
         assert (row == image_token).any() and not (labels == image_token).any()
     assert (batch["labels"][batch["attention_mask"] == 0] == LABEL_PAD).all()
+
+
+def test_the_answer_found_alone_starts_where_the_prompt_encoded_with_its_image_ends(tiny, examples):
+    _, processor = loaded(tiny)
+    dataset = BandDataset(examples, (0.0, 0.65, 1.0, 1.0), None)
+    items = [dataset[i] for i in range(len(examples))]
+    collator = AnswerOnlyCollator(processor)
+    batch = collator(items)
+    prompts = [item["prompt"] for item in items]
+    encoded_prompts = collator._encode([chat_text(processor, prompt) for prompt in prompts], [[i["image"]] for i in items])
+    prompt_lengths = collator._prompt_lengths(batch["input_ids"], encoded_prompts)
+    texts = [chat_text(processor, item["prompt"], item["answer"]) for item in items]
+    lengths = batch["attention_mask"].sum(1).tolist()
+    assert collator._answer_starts(batch["input_ids"], lengths, [chat_text(processor, p) for p in prompts], texts) == prompt_lengths
+    for labels, length in zip(batch["labels"], prompt_lengths):
+        assert (labels[:length] == LABEL_PAD).all() and labels[length] != LABEL_PAD
 
 
 def test_default_lora_adapts_the_language_model_and_trains_the_projector(tiny):

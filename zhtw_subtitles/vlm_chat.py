@@ -45,24 +45,51 @@ def band_image(band_bgr: np.ndarray, max_pixels: int | None) -> Image.Image:
 
 class AnswerOnlyCollator:
     """Batches (image, prompt, answer) items; labels are the input ids with everything but the answer and its
-    end-of-turn mark set to LABEL_PAD: the prompt, the image tokens and the padding are never learnt."""
+    end-of-turn mark set to LABEL_PAD: the prompt, the image tokens and the padding are never learnt.
+
+    The supervised tokens are those of the text the template puts after the prompt, tokenised alone, found at the
+    end of each row. Where that text tokenises differently inside the whole conversation (a SentencePiece prefix
+    space, say), the prompts are encoded with their images to find where the answer starts instead.
+    """
 
     def __init__(self, processor):
         self.processor = processor
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
         images = [[item["image"]] for item in items]
-        full = self._encode([chat_text(self.processor, i["prompt"], i["answer"]) for i in items], images)
-        prompts = self._encode([chat_text(self.processor, i["prompt"]) for i in items], images)
+        prompts = [chat_text(self.processor, item["prompt"]) for item in items]
+        texts = [chat_text(self.processor, item["prompt"], item["answer"]) for item in items]
+        full = self._encode(texts, images)
+        lengths = full["attention_mask"].sum(1).tolist()  # padding is on the right
+        starts = self._answer_starts(full["input_ids"], lengths, prompts, texts)
+        if starts is None:
+            starts = self._prompt_lengths(full["input_ids"], self._encode(prompts, images))
         labels = full["input_ids"].clone()
-        labels[full["attention_mask"] == 0] = LABEL_PAD
-        for row, prompt_ids, prompt_mask in zip(labels, prompts["input_ids"], prompts["attention_mask"]):
-            length = int(prompt_mask.sum())
+        positions = torch.arange(labels.shape[1])
+        labels[(positions[None] < torch.tensor(starts)[:, None]) | (full["attention_mask"] == 0)] = LABEL_PAD
+        return {**full, "labels": labels}
+
+    def _answer_starts(self, input_ids: torch.Tensor, lengths: list[int], prompts: list[str],
+                       texts: list[str]) -> list[int] | None:
+        """Where each row's answer starts, when every answer tokenises alone as it does in its row."""
+        starts = []
+        for row, length, prompt, text in zip(input_ids.tolist(), lengths, prompts, texts):
+            if not text.startswith(prompt):
+                return None
+            answer = self.processor.tokenizer(text[len(prompt):], add_special_tokens=False)["input_ids"]
+            if row[length - len(answer):length] != answer:
+                return None
+            starts.append(length - len(answer))
+        return starts
+
+    @staticmethod
+    def _prompt_lengths(input_ids: torch.Tensor, prompts) -> list[int]:
+        lengths = prompts["attention_mask"].sum(1).tolist()
+        for row, prompt_ids, length in zip(input_ids, prompts["input_ids"], lengths):
             if not torch.equal(row[:length], prompt_ids[:length]):
                 raise ValueError("the chat template tokenises the prompt differently once the answer follows it, so the "
                                  "answer cannot be told apart; use a model whose template keeps the prompt as a prefix")
-            row[:length] = LABEL_PAD
-        return {**full, "labels": labels}
+        return lengths
 
     def _encode(self, texts: list[str], images: list[list[Image.Image]]):
         self.processor.tokenizer.padding_side = "right"
