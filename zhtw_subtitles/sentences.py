@@ -166,6 +166,8 @@ class SentenceExtractor:
         # (0: none, i: RULES[i - 1]).
         self._pieces = PieceIndex()
         self._line_ids = Interner()
+        # The tables and `_emitted` grow by doubling: the first `_judged` entries of a table are filled.
+        self._judged = 0
         self._line_table = np.empty(0, np.int64)
         self._length_table = np.empty(0, np.int64)
         self._rule_table = np.empty(0, np.int64)
@@ -193,8 +195,7 @@ class SentenceExtractor:
 
     def _first_emissions(self, emitted: np.ndarray) -> np.ndarray:
         """The line ids of `emitted` not emitted before, once each, in the order they first appear."""
-        if len(self._emitted) < len(self._line_ids.texts):
-            self._emitted = np.concatenate([self._emitted, np.zeros(len(self._line_ids.texts) - len(self._emitted), bool)])
+        self._emitted = with_room(self._emitted, len(self._line_ids.texts))
         distinct, first = np.unique(emitted, return_index=True)
         fresh = ~self._emitted[distinct]
         lines = distinct[fresh][np.argsort(first[fresh], kind="stable")]
@@ -268,9 +269,22 @@ class SentenceExtractor:
         config = self.config
         cleaned = [clean_piece(piece, config) for piece in converted]
         rules = [RULES.index(rule) + 1 if piece and (rule := rejection(piece, config)) else 0 for piece in cleaned]
-        self._line_table = np.concatenate([self._line_table, np.fromiter(map(self._line_ids.__getitem__, cleaned), np.int64, len(cleaned))])
-        self._length_table = np.concatenate([self._length_table, np.fromiter(map(len, cleaned), np.int64, len(cleaned))])
-        self._rule_table = np.concatenate([self._rule_table, np.array(rules, np.int64)])
+        start, self._judged = self._judged, self._judged + len(cleaned)
+        self._line_table = with_room(self._line_table, self._judged)
+        self._length_table = with_room(self._length_table, self._judged)
+        self._rule_table = with_room(self._rule_table, self._judged)
+        self._line_table[start:self._judged] = np.fromiter(map(self._line_ids.__getitem__, cleaned), np.int64, len(cleaned))
+        self._length_table[start:self._judged] = np.fromiter(map(len, cleaned), np.int64, len(cleaned))
+        self._rule_table[start:self._judged] = rules
+
+
+def with_room(array: np.ndarray, size: int) -> np.ndarray:
+    """`array`, or a copy at least twice as long with zeros after it, when it is shorter than `size`."""
+    if len(array) >= size:
+        return array
+    grown = np.zeros(max(size, 2 * len(array)), array.dtype)
+    grown[:len(array)] = array
+    return grown
 
 
 class Interner(dict):
