@@ -20,11 +20,11 @@ repro: $(VENV)/.installed
 
 # dvc pull/push, after a check of the remote that names a refused credential (DVC only says "Forbidden").
 pull: $(VENV)/.installed
-	python -m zhtw_subtitles.remote_check
+	python -m zhtw_subtitles.remote.remote_check
 	dvc pull
 
 push: $(VENV)/.installed
-	python -m zhtw_subtitles.remote_check
+	python -m zhtw_subtitles.remote.remote_check
 	dvc push
 
 test: $(VENV)/.installed
@@ -39,7 +39,7 @@ bench: $(VENV)/.installed
 	python bench/dvc_remote.py
 
 contact-sheet: $(VENV)/.installed
-	python -m zhtw_subtitles.contact_sheet data/synth/train docs/contact_sheet.jpg
+	python -m zhtw_subtitles.synth.contact_sheet data/synth/train docs/contact_sheet.jpg
 
 # Re-pin requirements.lock after changing pyproject.toml's dependencies.
 lock: $(VENV)/.installed

@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from zhtw_subtitles.corpora import CorpusSettings, open_corpus, read_corpus
-from zhtw_subtitles.extraction import extract_lines
-from zhtw_subtitles.sentences import SentenceConfig
+from zhtw_subtitles.text.corpora import CorpusSettings, open_corpus, read_corpus
+from zhtw_subtitles.text.extraction import extract_lines
+from zhtw_subtitles.text.sentences import SentenceConfig
 
 TARGET_LINES_PER_S = 200_000
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from dvc_repo import REPO, DvcRepo, files_moved  # noqa: E402
-
-from zhtw_subtitles.local_s3 import LocalS3  # noqa: E402
+from zhtw_subtitles.remote.local_s3 import LocalS3
+from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo, files_moved
 
 STEPS = (("rendered frames", "render_synth"), ("everything else", None))
 

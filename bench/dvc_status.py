@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from dvc_repo import DvcRepo  # noqa: E402
+from zhtw_subtitles.testing.dvc_repo import DvcRepo
 
 
 def main() -> None:

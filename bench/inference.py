@@ -11,10 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from zhtw_subtitles.config import parse_crop
-from zhtw_subtitles.inference import read_frames, read_frames_one_by_one, shard_frames
-from zhtw_subtitles.model_registry import load_for_inference
-from zhtw_subtitles.peer import RapidOcrPeer
+from zhtw_subtitles.core.config import parse_crop
+from zhtw_subtitles.dataset.frames import shard_frames
+from zhtw_subtitles.models.registry import load_for_inference
+from zhtw_subtitles.reading.inference import read_frames
+from zhtw_subtitles.reading.peer import RapidOcrPeer
+from zhtw_subtitles.reading.whole_frames import read_frames_one_by_one
 
 
 def frames_per_s(read, frames) -> float:

@@ -18,9 +18,15 @@ import cv2
 import numpy as np
 from rapidocr import RapidOCR
 
-from zhtw_subtitles.band import DEFAULT_BAND, Box, band_bounds, crop_band, find_text_line
-from zhtw_subtitles.peer import offline_rapidocr
-from zhtw_subtitles.shards import read_split
+from zhtw_subtitles.dataset.shards import read_split
+from zhtw_subtitles.reading.band import (
+    DEFAULT_BAND,
+    Box,
+    band_bounds,
+    crop_band,
+    find_text_line,
+)
+from zhtw_subtitles.reading.peer import offline_rapidocr
 
 DET_ONLY = {"Global.use_cls": False, "Global.use_rec": False}
 # rapidocr's default resize (shortest side up to 736) blows a 640x126 band up 5.8 times: on the first 100 test

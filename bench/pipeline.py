@@ -4,15 +4,13 @@ Usage: python bench/pipeline.py
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from dvc_repo import REPO, DvcRepo  # noqa: E402
+from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo
 
 
 def main() -> None:

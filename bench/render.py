@@ -15,14 +15,15 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from zhtw_subtitles.backgrounds import find_backgrounds
-from zhtw_subtitles.config import build
-from zhtw_subtitles.corpora import read_corpus
-from zhtw_subtitles.fonts import embedded_fonts
-from zhtw_subtitles.render import RenderConfig
-from zhtw_subtitles.sentences import SentenceConfig, SentenceExtractor
-from zhtw_subtitles.shards import read_manifest
-from zhtw_subtitles.synth import render_split, resolve_workers
+from zhtw_subtitles.core.config import build
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.synth.backgrounds import find_backgrounds
+from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.synth.render import RenderConfig
+from zhtw_subtitles.synth.render_split import render_split, resolve_workers
+from zhtw_subtitles.text.corpora import read_corpus
+from zhtw_subtitles.text.sentences import SentenceConfig, SentenceExtractor
+
 
 def study_baseline(frames: list[dict], backgrounds: list[str], font_paths: list[str], out: Path) -> None:
     rng = random.Random(0)

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zhtw_subtitles.model_registry import ModelConfig
-from zhtw_subtitles.tiny_vlms import build_tiny_vlm
-from zhtw_subtitles.training import half_precision
-from zhtw_subtitles.vlm_chat import AnswerOnlyCollator, shrink
-from zhtw_subtitles.vlm_models import LoraConfig, load_vlm, prepare_for_training
+from zhtw_subtitles.models.registry import ModelConfig
+from zhtw_subtitles.models.vlm_chat import AnswerOnlyCollator, shrink
+from zhtw_subtitles.models.vlm_models import LoraConfig, load_vlm, prepare_for_training
+from zhtw_subtitles.testing.tiny_vlms import build_tiny_vlm
+from zhtw_subtitles.training.trainer import half_precision
 
 PROMPT = "請辨認圖片中央底部的白色字幕，然後回傳該字幕的內容。"
 ANSWER = "今天天氣很好 我們去公園散步吧"

@@ -1,10 +1,15 @@
 """Stage build_json: rendered manifests -> LLaVA conversation JSON data/llava/{train,val,test}.json."""
 from pathlib import Path
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.config import build, read_params, run_stage
-from zhtw_subtitles.llava_json import JsonConfig, build_records, split_by_text, write_json
-from zhtw_subtitles.shards import read_manifest
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import build, read_params, run_stage
+from zhtw_subtitles.dataset.llava_json import (
+    JsonConfig,
+    build_records,
+    split_by_text,
+    write_json,
+)
+from zhtw_subtitles.dataset.shards import read_manifest
 
 SYNTH = Path("data/synth")
 OUT_DIR = Path("data/llava")

@@ -1,12 +1,12 @@
 """Stage extract_sentences: corpus -> data/sentences/{train,test}.txt and metrics/sentences.json."""
 from pathlib import Path
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.config import ConfigError, build, read_params, run_stage
-from zhtw_subtitles.corpora import CorpusSettings, open_corpus
-from zhtw_subtitles.extraction import extract_lines
-from zhtw_subtitles.io import write_lines, write_metrics
-from zhtw_subtitles.sentences import SentenceConfig, split_train_test
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import ConfigError, build, read_params, run_stage
+from zhtw_subtitles.core.io import write_lines, write_metrics
+from zhtw_subtitles.text.corpora import CorpusSettings, open_corpus
+from zhtw_subtitles.text.extraction import extract_lines
+from zhtw_subtitles.text.sentences import SentenceConfig, split_train_test
 
 OUT_DIR = Path("data/sentences")
 METRICS = Path("metrics/sentences.json")

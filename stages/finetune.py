@@ -8,15 +8,31 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.config import ConfigError, build, parse_crop, read_params, run_stage
-from zhtw_subtitles.finetune_ctc import train
-from zhtw_subtitles.finetune_vlm import BandDataset, read_examples, save_vlm, train_vlm
-from zhtw_subtitles.llava_json import read_conversations
-from zhtw_subtitles.line_data import LineDataset, collate, line_crops
-from zhtw_subtitles.model_registry import ModelConfig, is_ctc_recognizer, load_base
-from zhtw_subtitles.training import FinetuneConfig, fingerprint, half_precision, library_files
-from zhtw_subtitles.vlm_models import LoraConfig, load_base_vlm
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import (
+    ConfigError,
+    build,
+    parse_crop,
+    read_params,
+    run_stage,
+)
+from zhtw_subtitles.dataset.llava_json import read_conversations
+from zhtw_subtitles.models.registry import ModelConfig, is_ctc_recognizer, load_base
+from zhtw_subtitles.models.vlm_models import LoraConfig, load_base_vlm
+from zhtw_subtitles.training.finetune_ctc import train
+from zhtw_subtitles.training.finetune_vlm import (
+    BandDataset,
+    read_examples,
+    save_vlm,
+    train_vlm,
+)
+from zhtw_subtitles.training.line_data import LineDataset, collate, line_crops
+from zhtw_subtitles.training.trainer import (
+    FinetuneConfig,
+    fingerprint,
+    half_precision,
+    library_files,
+)
 
 SYNTH = Path("data/synth/train")
 LLAVA = Path("data/llava")

@@ -1,19 +1,27 @@
-"""Stage infer: models/recognizer reads data/synth/test -> data/predictions/finetuned/{test.csv,speed.json},
+"""Stage infer: models/recognizer reads data/synth/test -> data/predictions/finetuned/test.csv and metrics/speed/finetuned.json,
 and the frames of infer.frames_dir, if set -> data/predictions/finetuned/submission.csv."""
 from pathlib import Path
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.config import ConfigError, build, parse_crop, read_params, run_stage
-from zhtw_subtitles.inference import folder_frames, read_frames, shard_frames
-from zhtw_subtitles.model_registry import ModelConfig
-from zhtw_subtitles.predictions import save_timed_predictions
-from zhtw_subtitles.readers import InferConfig, trained_reader
-from zhtw_subtitles.scoring import write_csv_predictions
-from zhtw_subtitles.shards import read_manifest
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import (
+    ConfigError,
+    build,
+    parse_crop,
+    read_params,
+    run_stage,
+)
+from zhtw_subtitles.dataset.frames import folder_frames, shard_frames
+from zhtw_subtitles.dataset.predictions_csv import write_csv_predictions
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.models.registry import ModelConfig
+from zhtw_subtitles.reading.inference import read_frames
+from zhtw_subtitles.reading.predictions import save_timed_predictions
+from zhtw_subtitles.reading.readers import InferConfig, trained_reader
 
 TEST = Path("data/synth/test")
 MODEL_DIR = Path("models/recognizer")
 OUT_DIR = Path("data/predictions/finetuned")
+SPEED = Path("metrics/speed/finetuned.json")
 
 
 def main() -> None:
@@ -28,7 +36,7 @@ def main() -> None:
     if frames_dir and not frames_dir.is_dir():
         raise ConfigError(f"infer.frames_dir '{frames_dir}' is not a folder")
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, lambda: read_frames(model, shard_frames(TEST), crop, config.batch_size, count))
+        save_timed_predictions(staging, SPEED, lambda: read_frames(model, shard_frames(TEST), crop, config.batch_size, count))
         if frames_dir:
             ids, texts, unreadable = read_frames(model, folder_frames(frames_dir), crop, config.batch_size)
             if not ids:

@@ -1,24 +1,26 @@
 """Stage peer: the off-the-shelf reader, rapidocr's full detection + recognition pipeline on the whole frame,
-reads the same test frames -> data/predictions/peer/{test.csv,speed.json}. It does not depend on model.base, so
+reads the same test frames -> data/predictions/peer/test.csv and metrics/speed/peer.json. It does not depend on model.base, so
 model experiments never re-run it."""
 from pathlib import Path
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.config import parse_crop, read_params, run_stage
-from zhtw_subtitles.inference import read_frames_one_by_one, shard_frames
-from zhtw_subtitles.peer import RapidOcrPeer
-from zhtw_subtitles.predictions import save_timed_predictions
-from zhtw_subtitles.shards import read_manifest
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import parse_crop, read_params, run_stage
+from zhtw_subtitles.dataset.frames import shard_frames
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.reading.peer import RapidOcrPeer
+from zhtw_subtitles.reading.predictions import save_timed_predictions
+from zhtw_subtitles.reading.whole_frames import read_frames_one_by_one
 
 TEST = Path("data/synth/test")
 OUT_DIR = Path("data/predictions/peer")
+SPEED = Path("metrics/speed/peer.json")
 
 
 def main() -> None:
     peer = RapidOcrPeer(parse_crop(read_params().get("crop")))
     count = len(read_manifest(TEST))
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), count))
+        save_timed_predictions(staging, SPEED, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), count))
 
 
 if __name__ == "__main__":

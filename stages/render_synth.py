@@ -1,13 +1,13 @@
 """Stage render_synth: sentences -> data/synth/{train,test}/shard-*.tar + manifest.csv, metrics/render.json."""
 from pathlib import Path
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.backgrounds import find_backgrounds
-from zhtw_subtitles.config import build, read_params, run_stage
-from zhtw_subtitles.fonts import resolve_fonts
-from zhtw_subtitles.io import read_lines, write_metrics
-from zhtw_subtitles.render import RenderConfig
-from zhtw_subtitles.synth import render_split
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import build, read_params, run_stage
+from zhtw_subtitles.core.io import read_lines, write_metrics
+from zhtw_subtitles.synth.backgrounds import find_backgrounds
+from zhtw_subtitles.synth.fonts import resolve_fonts
+from zhtw_subtitles.synth.render import RenderConfig
+from zhtw_subtitles.synth.render_split import render_split
 
 SENTENCES = Path("data/sentences")
 OUT_DIR = Path("data/synth")

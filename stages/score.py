@@ -1,15 +1,16 @@
 """Stage score: data/predictions/*/test.csv against the test subtitles -> metrics/scores.json,
 metrics/cer_by_length.csv (a dvc plot) and metrics/worst_predictions.png."""
-import json
 from pathlib import Path
 
-from zhtw_subtitles.atomic import write_text
-from zhtw_subtitles.band import crop_band
-from zhtw_subtitles.config import ConfigError, parse_crop, read_params, run_stage
-from zhtw_subtitles.inference import shard_frames
-from zhtw_subtitles.io import write_metrics
-from zhtw_subtitles.scoring import cer_by_length, read_csv_predictions, score, worst_predictions_sheet
-from zhtw_subtitles.shards import read_manifest
+from zhtw_subtitles.core.atomic import write_text
+from zhtw_subtitles.core.config import ConfigError, parse_crop, read_params, run_stage
+from zhtw_subtitles.core.io import write_metrics
+from zhtw_subtitles.dataset.frames import shard_frames
+from zhtw_subtitles.dataset.predictions_csv import read_csv_predictions
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.reading.band import crop_band
+from zhtw_subtitles.scoring.metrics import cer_by_length, score
+from zhtw_subtitles.scoring.worst_sheet import worst_predictions_sheet
 
 TEST = Path("data/synth/test")
 PREDICTIONS = Path("data/predictions")
@@ -36,10 +37,7 @@ def main() -> None:
     ids = [row["key"] for row in manifest]
     truths = [row["text"] for row in manifest]
     predicted = {model: predictions_of(model, ids) for model in MODELS}
-    scores = {}
-    for model in MODELS:
-        speed = json.loads((PREDICTIONS / model / "speed.json").read_text())
-        scores[model] = {**score(truths, predicted[model]), "frames_per_s": speed["frames_per_s"]}
+    scores = {model: score(truths, predicted[model]) for model in MODELS}
     write_metrics(SCORES, scores)
 
     by_length = {model: cer_by_length(truths, predicted[model]) for model in MODELS}
@@ -53,7 +51,7 @@ def main() -> None:
     worst_predictions_sheet(items, WORST)
     for model in MODELS:
         print(f"{model:9s} CER {scores[model]['cer']:.4f}  mean edits/frame {scores[model]['mean_edit_distance']:.3f}  "
-              f"exact {scores[model]['exact_match']:.3f}  {scores[model]['frames_per_s']} frames/s")
+              f"exact {scores[model]['exact_match']:.3f}")
 
 
 if __name__ == "__main__":

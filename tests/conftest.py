@@ -7,7 +7,7 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import Image
 
-from zhtw_subtitles.fonts import embedded_fonts
+from zhtw_subtitles.synth.fonts import embedded_fonts
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_TEXT = "我知道但是不行這是一個國際學校你說話什麼意思 "

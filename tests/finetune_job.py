@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
-from zhtw_subtitles.finetune_ctc import train
-from zhtw_subtitles.training import FinetuneConfig
-from zhtw_subtitles.line_data import LineCrop, LineDataset, collate
-from zhtw_subtitles.recognizer import pretrained_ppocr_v6_small
+
+from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
+from zhtw_subtitles.training.finetune_ctc import train
+from zhtw_subtitles.training.line_data import LineCrop, LineDataset, collate
+from zhtw_subtitles.training.trainer import FinetuneConfig
 
 TEXTS = ["你說這話是什麼意思", "明天見", "謝謝你 再見", "我知道了", "這是一個國際學校", "今天天氣很好"]
 

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from zhtw_subtitles.band import DEFAULT_BAND, band_bounds, crop_band, find_text_line, line_crop
-from zhtw_subtitles.fonts import embedded_fonts
+from zhtw_subtitles.reading.band import (
+    DEFAULT_BAND,
+    band_bounds,
+    crop_band,
+    find_text_line,
+    line_crop,
+)
+from zhtw_subtitles.synth.fonts import embedded_fonts
 
 FONT_PATH = embedded_fonts()["noto_sans_tc"].path
 

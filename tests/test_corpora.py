@@ -1,15 +1,32 @@
 from __future__ import annotations
 
 import pytest
+from corpus_fixtures import (
+    ASS,
+    ASS_LINES,
+    CORRECTION_RECORDS,
+    PARQUET_ROWS,
+    SRT,
+    SRT_LINES,
+    SSA,
+    SSA_LINES,
+    VTT,
+    VTT_LINES,
+    write_hub_corpus,
+    write_parquet,
+)
 
-from corpus_fixtures import (ASS, ASS_LINES, CORRECTION_RECORDS, PARQUET_ROWS, SRT, SRT_LINES, SSA, SSA_LINES, VTT,
-                             VTT_LINES, write_hub_corpus, write_parquet)
-from zhtw_subtitles.config import ConfigError
-from zhtw_subtitles.corpora import CorpusSettings, corpus_names, open_corpus, read_corpus
-from zhtw_subtitles.extraction import extract_lines, mix_lines
-from zhtw_subtitles.file_corpus import FileCorpusConfig
-from zhtw_subtitles.hub_corpora import HUB_CORPORA
-from zhtw_subtitles.sentences import SentenceConfig
+from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.text.corpora import (
+    CorpusSettings,
+    corpus_names,
+    open_corpus,
+    read_corpus,
+)
+from zhtw_subtitles.text.extraction import extract_lines, mix_lines
+from zhtw_subtitles.text.file_corpus import FileCorpusConfig
+from zhtw_subtitles.text.hub_corpora import HUB_CORPORA
+from zhtw_subtitles.text.sentences import SentenceConfig
 
 
 def texts(name, corpus_dir):
@@ -64,7 +81,7 @@ def test_missing_hub_files_name_every_expected_path_and_the_fetch_command(tmp_pa
     message = str(error.value)
     assert f"{tmp_path}/zhtw_error_correction/beta/out.jsonl, {tmp_path}/zhtw_error_correction/gamma/out.jsonl" in message
     assert "alpha/out.jsonl," not in message.split("nothing is at")[1].split(".")[0]
-    assert "python -m zhtw_subtitles.download_corpus zhtw_error_correction" in message
+    assert "python -m zhtw_subtitles.text.download_corpus zhtw_error_correction" in message
     assert f"dvc add {tmp_path}/zhtw_error_correction" in message
 
 

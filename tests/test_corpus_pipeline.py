@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from corpus_fixtures import SRT, write_parquet
-from dvc_repo import DvcRepo
+
+from zhtw_subtitles.testing.dvc_repo import DvcRepo
 
 pytestmark = pytest.mark.slow
 
@@ -68,4 +68,4 @@ def test_missing_hub_download_says_which_files_to_place_where(repo):
     result = repo.run("dvc", "exp", "run", "-S", "corpus=train_1m", "extract_sentences", check=False)
     assert result.returncode != 0
     assert ("nothing is at data/raw/train_1m/data/train-*.parquet. With internet: "
-            "`python -m zhtw_subtitles.download_corpus train_1m` then `dvc add data/raw/train_1m`") in result.stdout + result.stderr
+            "`python -m zhtw_subtitles.text.download_corpus train_1m` then `dvc add data/raw/train_1m`") in result.stdout + result.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from zhtw_subtitles.training import FINGERPRINT, last_complete_checkpoint
+from zhtw_subtitles.training.trainer import FINGERPRINT, last_complete_checkpoint
 
 JOB = Path(__file__).with_name("finetune_job.py")
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-
-from zhtw_subtitles.inference import Frame, folder_frames, read_frames
-from zhtw_subtitles.model_registry import load_for_inference
-from zhtw_subtitles.scoring import read_csv_predictions, write_csv_predictions
-
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
+
+from zhtw_subtitles.dataset.frames import Frame, folder_frames
+from zhtw_subtitles.dataset.predictions_csv import (
+    read_csv_predictions,
+    write_csv_predictions,
+)
+from zhtw_subtitles.models.registry import load_for_inference
+from zhtw_subtitles.reading.inference import read_frames
 
 
 def frame_with_subtitle(text: str) -> np.ndarray:

@@ -5,14 +5,21 @@ import json
 import pytest
 from PIL import Image
 
-from zhtw_subtitles.atomic import atomic_dir
-from zhtw_subtitles.backgrounds import find_backgrounds
-from zhtw_subtitles.config import ConfigError, build
-from zhtw_subtitles.fonts import embedded_fonts
-from zhtw_subtitles.llava_json import STUDY_PROMPTS, JsonConfig, build_records, export_folder, split_by_text, write_json
-from zhtw_subtitles.render import RenderConfig
-from zhtw_subtitles.shards import read_manifest
-from zhtw_subtitles.synth import render_split
+from zhtw_subtitles.core.atomic import atomic_dir
+from zhtw_subtitles.core.config import ConfigError, build
+from zhtw_subtitles.dataset.llava_json import (
+    STUDY_PROMPTS,
+    JsonConfig,
+    build_records,
+    export_folder,
+    split_by_text,
+    write_json,
+)
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.synth.backgrounds import find_backgrounds
+from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.synth.render import RenderConfig
+from zhtw_subtitles.synth.render_split import render_split
 
 
 @pytest.fixture(scope="module")

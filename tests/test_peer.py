@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from zhtw_subtitles.fonts import embedded_fonts
-from zhtw_subtitles.peer import RapidOcrPeer
+from zhtw_subtitles.reading.peer import RapidOcrPeer
+from zhtw_subtitles.synth.fonts import embedded_fonts
 
 SUBTITLE = "你說這話是什麼意思"
 TOP_TEXT = "今天天氣很好"

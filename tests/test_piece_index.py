@@ -1,6 +1,6 @@
 import numpy as np
 
-from zhtw_subtitles.piece_index import BASES, PieceIndex
+from zhtw_subtitles.text.piece_index import BASES, PieceIndex
 
 
 def cut(index: PieceIndex, pieces: list[str]) -> list[int]:

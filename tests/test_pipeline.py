@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from dvc_repo import DvcRepo
-from zhtw_subtitles.shards import read_manifest
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.testing.dvc_repo import DvcRepo
 
 pytestmark = pytest.mark.slow
 

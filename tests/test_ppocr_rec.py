@@ -12,8 +12,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
-from zhtw_subtitles.ctc import BLANK_INDEX, CtcCharset, UnknownCharactersError
-from zhtw_subtitles.ppocr_rec import load_from_onnx, preprocess, rapidocr_onnx_path
+from zhtw_subtitles.models.ctc import BLANK_INDEX, CtcCharset, UnknownCharactersError
+from zhtw_subtitles.models.ppocr_rec import (
+    load_from_onnx,
+    preprocess,
+    rapidocr_onnx_path,
+)
 
 LINE = "你說這話是什麼意思"
 BLACK, WHITE, DARK_GREY = (0, 0, 0), (255, 255, 255), (40, 40, 40)

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from zhtw_subtitles.config import ConfigError
-from zhtw_subtitles.model_registry import BUILT_IN, load_base, load_for_inference, load_saved
-from zhtw_subtitles.recognizer import LABEL_PAD, OnnxRecognizer, SubtitleRecognizer, ctc_loss, pretrained_ppocr_v6_small
-from zhtw_subtitles.ppocr_rec import preprocess
-
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
+
+from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.models.ppocr_rec import preprocess
+from zhtw_subtitles.models.recognizer import (
+    LABEL_PAD,
+    OnnxRecognizer,
+    SubtitleRecognizer,
+    ctc_loss,
+    pretrained_ppocr_v6_small,
+)
+from zhtw_subtitles.models.registry import (
+    BUILT_IN,
+    load_base,
+    load_for_inference,
+    load_saved,
+)
 
 
 def subtitle(text: str):

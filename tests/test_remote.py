@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dvc_repo import DvcRepo, files_moved
-from zhtw_subtitles.local_s3 import LocalS3, free_ports
+from zhtw_subtitles.remote.local_s3 import LocalS3, free_ports
+from zhtw_subtitles.testing.dvc_repo import DvcRepo, files_moved
 
 pytestmark = pytest.mark.slow
 
@@ -108,12 +108,12 @@ def test_wrong_credentials_fail_and_are_named(first_box, s3, tmp_path):
     pulled = repo.run("dvc", "pull", check=False)
     assert pulled.returncode != 0 and "Forbidden" in pulled.stderr
     assert not (repo.root / "data/synth").exists()
-    checked = repo.run("python", "-m", "zhtw_subtitles.remote_check", check=False)
+    checked = repo.run("python", "-m", "zhtw_subtitles.remote.remote_check", check=False)
     assert checked.returncode != 0
     assert "credentials refused (SignatureDoesNotMatch" in checked.stderr
 
     repo.run("dvc", "remote", "modify", "--local", "storage", "access_key_id", "nobody")
-    checked = repo.run("python", "-m", "zhtw_subtitles.remote_check", check=False)
+    checked = repo.run("python", "-m", "zhtw_subtitles.remote.remote_check", check=False)
     assert "credentials refused (InvalidAccessKeyId" in checked.stderr
     assert not corrupt_cache_objects(repo)
 
@@ -121,13 +121,13 @@ def test_wrong_credentials_fail_and_are_named(first_box, s3, tmp_path):
 def test_server_started_by_hand_prints_the_commands_that_configure_a_clone(first_box, tmp_path):
     repo = DvcRepo.clone(first_box.root.parent / "origin.git", tmp_path / "b")
     port = free_ports(1)[0]
-    script = subprocess.Popen([sys.executable, "-m", "zhtw_subtitles.local_s3", "--dir", str(tmp_path / "s3"),
+    script = subprocess.Popen([sys.executable, "-m", "zhtw_subtitles.remote.local_s3", "--dir", str(tmp_path / "s3"),
                                "--port", str(port)], cwd=repo.root, env=repo.env, text=True, stdout=subprocess.PIPE)
     try:
         printed = [line.strip() for line in itertools.takewhile(lambda line: "Ctrl-C" not in line, script.stdout)]
         for command in (line for line in printed if line.startswith("dvc ")):
             repo.run(*command.split())
-        checked = repo.run("python", "-m", "zhtw_subtitles.remote_check").stdout
+        checked = repo.run("python", "-m", "zhtw_subtitles.remote.remote_check").stdout
     finally:
         script.terminate()  # stops weed too, as Ctrl-C does
         script.wait(60)

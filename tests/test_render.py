@@ -7,12 +7,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zhtw_subtitles.backgrounds import find_backgrounds
-from zhtw_subtitles.config import ConfigError, build
-from zhtw_subtitles.fonts import embedded_fonts, open_face, resolve_fonts
-from zhtw_subtitles.render import RenderConfig, compose_frame, render_frame, tier_for_area
-from zhtw_subtitles.shards import read_manifest, read_split
-from zhtw_subtitles.synth import assign_sentences, render_split
+from zhtw_subtitles.core.config import ConfigError, build
+from zhtw_subtitles.dataset.shards import read_manifest, read_split
+from zhtw_subtitles.synth.backgrounds import find_backgrounds
+from zhtw_subtitles.synth.fonts import embedded_fonts, open_face, resolve_fonts
+from zhtw_subtitles.synth.render import (
+    RenderConfig,
+    compose_frame,
+    render_frame,
+    tier_for_area,
+)
+from zhtw_subtitles.synth.render_split import assign_sentences, render_split
 
 CLEAN = {  # no shadow, blur, rescale or colour change: pixels can be measured exactly
     "shadow_prob": 0.0, "blur_prob": 0.0, "rescale_prob": 0.0,

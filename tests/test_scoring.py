@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zhtw_subtitles.scoring import (
-    MISSING_HIGHLIGHT,
-    cer_by_length,
-    char_diff,
-    normalise,
+from zhtw_subtitles.dataset.predictions_csv import (
     read_csv_predictions,
-    score,
-    worst_predictions_sheet,
     write_csv_predictions,
+)
+from zhtw_subtitles.scoring.metrics import cer_by_length, normalise, score
+from zhtw_subtitles.scoring.worst_sheet import (
+    MISSING_HIGHLIGHT,
+    char_diff,
+    worst_predictions_sheet,
 )
 
 

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from zhtw_subtitles import sentences
-from zhtw_subtitles.config import ConfigError, build
-from zhtw_subtitles.corpora import corpus_names, read_corpus
-from zhtw_subtitles.sentences import SentenceConfig, SentenceExtractor, split_train_test
+from zhtw_subtitles.text import sentences
+from zhtw_subtitles.core.config import ConfigError, build
+from zhtw_subtitles.text.corpora import corpus_names, read_corpus
+from zhtw_subtitles.text.sentences import (
+    SentenceConfig,
+    SentenceExtractor,
+    split_train_test,
+)
 
 
 def extract(texts, **overrides):

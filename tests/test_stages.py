@@ -6,10 +6,9 @@ import runpy
 import pytest
 import yaml
 
-from zhtw_subtitles import corpora
-from zhtw_subtitles.config import ConfigError
-
-from dvc_repo import REPO
+from zhtw_subtitles.text import corpora
+from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.testing.dvc_repo import REPO
 
 
 def test_empty_corpus_is_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):

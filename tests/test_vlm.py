@@ -14,18 +14,35 @@ import pytest
 import torch
 import yaml
 from PIL import Image
-
-from dvc_repo import DvcRepo
 from test_ppocr_rec import WHITE, render_line
-from zhtw_subtitles.config import ConfigError
-from zhtw_subtitles.finetune_vlm import BandDataset, Example, save_vlm, train_vlm
-from zhtw_subtitles.model_registry import ModelConfig, resolve_vlm
-from zhtw_subtitles.readers import trained_reader
-from zhtw_subtitles.recognizer import LABEL_PAD
-from zhtw_subtitles.tiny_vlms import build_tiny_vlm
-from zhtw_subtitles.training import FinetuneConfig
-from zhtw_subtitles.vlm_chat import AnswerOnlyCollator, VlmReader, chat_text, clean_answer, end_of_turn_ids, shrink
-from zhtw_subtitles.vlm_models import LoraConfig, load_vlm, part_prefixes, prepare_for_training
+
+from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.models.recognizer import LABEL_PAD
+from zhtw_subtitles.models.registry import ModelConfig, resolve_vlm
+from zhtw_subtitles.models.vlm_chat import (
+    AnswerOnlyCollator,
+    VlmReader,
+    chat_text,
+    clean_answer,
+    end_of_turn_ids,
+    shrink,
+)
+from zhtw_subtitles.models.vlm_models import (
+    LoraConfig,
+    load_vlm,
+    part_prefixes,
+    prepare_for_training,
+)
+from zhtw_subtitles.reading.readers import trained_reader
+from zhtw_subtitles.testing.dvc_repo import DvcRepo
+from zhtw_subtitles.testing.tiny_vlms import build_tiny_vlm
+from zhtw_subtitles.training.finetune_vlm import (
+    BandDataset,
+    Example,
+    save_vlm,
+    train_vlm,
+)
+from zhtw_subtitles.training.trainer import FinetuneConfig
 
 ARCHITECTURES = ("qwen2_vl", "llava", "idefics3")
 PROMPT = "<image>\n請辨認圖片中央底部的白色字幕"

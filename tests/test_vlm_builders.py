@@ -11,15 +11,18 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from transformers import AutoModelForImageTextToText
 
-from zhtw_subtitles.band import find_text_line, line_crop
-from zhtw_subtitles.char_tokenizer import END_OF_TURN, build_char_tokenizer
-from zhtw_subtitles.fonts import embedded_fonts
-from zhtw_subtitles.ppocr_rec import preprocess
-from zhtw_subtitles.recognizer import pretrained_ppocr_v6_small
-from zhtw_subtitles.sentences import is_han
-from zhtw_subtitles.subtitle_vlm import SubtitleLineEncoderConfig, build_subtitle_vlm
-from zhtw_subtitles.tiny_vlms import build_tiny_vlm, config_and_processor
-from zhtw_subtitles.vlm_models import load_processor
+from zhtw_subtitles.models.char_tokenizer import END_OF_TURN, build_char_tokenizer
+from zhtw_subtitles.models.ppocr_rec import preprocess
+from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
+from zhtw_subtitles.models.subtitle_vlm import (
+    SubtitleLineEncoderConfig,
+    build_subtitle_vlm,
+)
+from zhtw_subtitles.models.vlm_models import load_processor
+from zhtw_subtitles.reading.band import find_text_line, line_crop
+from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.testing.tiny_vlms import build_tiny_vlm, config_and_processor
+from zhtw_subtitles.text.sentences import is_han
 
 SENTENCES = ["我知道，但是不行！", "這是一個國際學校。", "你說話什麼意思？ 第１２３集"]
 CHARACTERS = sorted({c for sentence in SENTENCES for c in sentence})

@@ -1,0 +1,39 @@
+"""Frames to read: decoded from the rendered shards or from a folder of images (BGR uint8 arrays)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from zhtw_subtitles.dataset.shards import read_split
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    id: str
+    pixels: np.ndarray | None  # BGR uint8; None when the file could not be decoded
+
+
+def decode_frame(jpeg: bytes) -> np.ndarray | None:
+    return cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR) if jpeg else None
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.ascontiguousarray(image[:, :, ::-1]))
+
+
+def shard_frames(split_dir: Path) -> Iterator[Frame]:
+    for sample in read_split(split_dir):
+        yield Frame(sample.key, decode_frame(sample.jpeg))
+
+
+def folder_frames(folder: Path) -> Iterator[Frame]:
+    """Every image of `folder`, sorted by name; the id is the file name without its extension."""
+    for path in sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        yield Frame(path.stem, cv2.imread(str(path), cv2.IMREAD_COLOR))

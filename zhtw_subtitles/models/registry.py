@@ -1,0 +1,108 @@
+"""Which model `model.base` names: a built-in pretrained recogniser, the built-in CPU-sized VLM, a folder written by
+`save_pretrained`, or a Hugging Face hub id of any model that `AutoModelForImageTextToText` + `AutoProcessor` load.
+
+A hub id is read from the local Hugging Face cache first; only when it is missing there is the hub asked, and an
+unreachable hub fails at once with what to do, instead of waiting on timeouts.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from zhtw_subtitles.core.config import ConfigError, require
+from zhtw_subtitles.models.recognizer import (
+    ONNX_FILE,
+    OnnxRecognizer,
+    SubtitleRecognizer,
+    SubtitleRecognizerConfig,
+    pretrained_ppocr_v6_small,
+)
+
+BUILT_IN: dict[str, Callable[[], SubtitleRecognizer]] = {
+    "ppocr_v6_small": pretrained_ppocr_v6_small,
+}
+# The same networks as shipped, run by onnxruntime: what "before fine-tuning" reads, at full speed.
+BUILT_IN_ONNX: dict[str, Callable[[], OnnxRecognizer]] = {
+    "ppocr_v6_small": OnnxRecognizer.pretrained_ppocr_v6_small,
+}
+# A small LLaVA-style VLM built on the spot (see subtitle_vlm.py): the recogniser's encoder as its vision tower.
+SUBTITLE_VLM = "subtitle_vlm_cpu"
+QUANTIZATIONS = (None, "4bit")
+HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py", "*.tiktoken"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    base: str = "ppocr_v6_small"
+    trust_remote_code: bool = False  # let a hub model run its own code (TinyLLaVA, MiniCPM-V need it)
+    max_pixels: int | None = None  # VLMs: shrink each image (after the crop) to at most this many pixels
+    quantization: str | None = None  # VLMs: "4bit" loads the base in NF4 for QLoRA (CUDA + bitsandbytes)
+
+    def __post_init__(self) -> None:
+        require(self.quantization in QUANTIZATIONS, f"model.quantization must be null or 4bit, got {self.quantization!r}")
+        require(self.max_pixels is None or self.max_pixels >= 28 * 28, "model.max_pixels must be null or >= 784")
+
+
+def is_ctc_recognizer(name: str | Path) -> bool:
+    """True for the built-in recogniser and folders holding it; every other model is read as a VLM."""
+    if str(name) in BUILT_IN:
+        return True
+    config = Path(name) / "config.json"
+    return config.is_file() and json.loads(config.read_text(encoding="utf-8")).get("model_type") == SubtitleRecognizerConfig.model_type
+
+
+def load_base(name: str) -> SubtitleRecognizer:
+    if name in BUILT_IN:
+        return BUILT_IN[name]()
+    folder = Path(name)
+    if (folder / "config.json").is_file():
+        return load_saved(folder)
+    raise ConfigError(
+        f"unknown model.base '{name}': use one of {sorted(BUILT_IN)} or a folder holding a saved model "
+        "(config.json + model.safetensors); hub downloads are not possible offline"
+    )
+
+
+def load_saved(folder: Path) -> SubtitleRecognizer:
+    folder = Path(folder)
+    missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(f"{folder} lacks {', '.join(missing)}: run `dvc repro finetune` (or `dvc pull`) first")
+    return SubtitleRecognizer.from_pretrained(folder).eval()
+
+
+def load_for_inference(name: str | Path) -> SubtitleRecognizer | OnnxRecognizer:
+    """A built-in base or a saved folder, on onnxruntime where an ONNX file exists (faster on CPU), else torch."""
+    if str(name) in BUILT_IN_ONNX:
+        return BUILT_IN_ONNX[str(name)]()
+    folder = Path(name)
+    if (folder / ONNX_FILE).is_file() and (folder / "config.json").is_file():
+        return OnnxRecognizer.from_folder(folder)
+    return load_saved(folder) if folder.is_dir() else load_base(str(name))
+
+
+def resolve_vlm(name: str) -> str:
+    """A local folder for `name`: itself when it is a folder, else the hub snapshot (cached or downloaded)."""
+    if Path(name).is_dir():
+        return name
+    if name.count("/") != 1 or name.startswith(("/", ".")):
+        raise ConfigError(
+            f"unknown model.base '{name}': use one of {sorted([*BUILT_IN, SUBTITLE_VLM])}, a folder written by "
+            "save_pretrained, or a Hugging Face hub id such as Qwen/Qwen2-VL-2B-Instruct"
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(name, allow_patterns=HUB_FILES, local_files_only=True)
+    except Exception:  # not in the local cache: ask the hub below
+        pass
+    try:
+        return snapshot_download(name, allow_patterns=HUB_FILES)
+    except Exception as error:
+        raise ConfigError(
+            f"model.base '{name}' is not a folder, not in the Hugging Face cache, and could not be downloaded "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). On a machine with internet run "
+            f"`hf download {name}` (then copy ~/.cache/huggingface here), or set model.base to a local folder"
+        ) from None

@@ -1,0 +1,92 @@
+"""Renders a split (train or test) of synthetic frames in parallel into tar shards, deterministically."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.dataset.shards import ShardWriter
+from zhtw_subtitles.synth.backgrounds import Background
+from zhtw_subtitles.synth.fonts import FontFace
+from zhtw_subtitles.synth.render import RenderConfig, render_frame
+
+SPLIT_STREAMS = {"train": 0, "test": 1}  # each split draws from its own random stream
+
+_worker_state: dict = {}
+
+
+def assign_sentences(sentences: list[str], count: int, faces: list[FontFace]) -> tuple[list[tuple[str, tuple[int, ...]]], int]:
+    """The first `count` drawable sentences (cycling if there are fewer) with the faces that cover them.
+
+    A sentence no face covers completely is skipped, never drawn with a missing glyph; the second value
+    counts those skips.
+    """
+    usable, skipped = [], 0
+    for sentence in sentences:
+        covering = tuple(i for i, face in enumerate(faces) if face.covers(sentence))
+        if covering:
+            usable.append((sentence, covering))
+            if len(usable) == count:
+                break
+        else:
+            skipped += 1
+    if not usable:
+        raise ConfigError(f"none of the {len(sentences)} sentences can be drawn with the fonts {[f.name for f in faces]}")
+    return [usable[i % len(usable)] for i in range(count)], skipped
+
+
+def _init_worker(faces, backgrounds, config, seed, stream) -> None:
+    cv2.setNumThreads(1)  # parallelism comes from the worker processes
+    _worker_state.update(faces=faces, backgrounds=backgrounds, config=config, seed=seed, stream=stream)
+
+
+def _render_task(task: tuple[int, str, tuple[int, ...]]) -> tuple[bytes, dict]:
+    index, text, covering = task
+    state = _worker_state
+    rng = np.random.default_rng([state["seed"], state["stream"], index])
+    faces = [state["faces"][i] for i in covering]
+    return render_frame(text, faces, state["backgrounds"], state["config"], rng)
+
+
+def resolve_workers(requested: int) -> int:
+    return requested if requested > 0 else len(os.sched_getaffinity(0))
+
+
+def render_split(split: str, sentences: list[str], count: int, faces: list[FontFace], backgrounds: list[Background],
+                 config: RenderConfig, seed: int, out_dir: Path) -> dict:
+    """Write `count` frames into `out_dir` as shards plus a manifest; return the split's statistics."""
+    tasks, skipped = assign_sentences(sentences, count, faces)
+    indexed = [(i, text, covering) for i, (text, covering) in enumerate(tasks)]
+    init_args = (faces, backgrounds, config, seed, SPLIT_STREAMS[split])
+    workers = resolve_workers(config.workers)
+    fonts, tiers = Counter(), Counter()
+    writer = ShardWriter(out_dir, config.shard_size)
+    pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, init_args) if workers > 1 else None
+    try:
+        if pool is None:
+            _init_worker(*init_args)
+            results = map(_render_task, indexed)
+        else:
+            results = pool.imap(_render_task, indexed, chunksize=8)
+        for (index, _, _), (jpeg, meta) in tqdm(zip(indexed, results), total=count, desc=f"render {split}", unit="img"):
+            writer.write(f"{split}-{index:06d}", jpeg, meta)
+            fonts[meta["font"]] += 1
+            tiers[f"{meta['width']}x{meta['height']}"] += 1
+    finally:
+        writer.close()
+        if pool is not None:
+            pool.terminate()
+    return {
+        "images": count,
+        "distinct_sentences": len({text for text, _ in tasks}),
+        "sentences_skipped_missing_glyph": skipped,
+        "shards": -(-count // config.shard_size),
+        "fonts": dict(sorted(fonts.items())),
+        "frame_sizes": dict(sorted(tiers.items())),
+    }

@@ -1,0 +1,88 @@
+"""Builds a throw-away copy of this repository, with its own git and DVC, for tests that run the real CLIs."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from zhtw_subtitles.remote.local_s3 import LocalS3
+
+REPO = Path(__file__).resolve().parents[2]
+PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "stages", "zhtw_subtitles", "data/raw")
+
+TINY_PARAMS = {
+    "corpus": "hsk",
+    "render": {"num_images": 12, "num_test_images": 6, "shard_size": 5, "workers": 2},
+    "json": {"val_fraction": 0.2},
+    "finetune": {"max_steps": 2, "batch_size": 4, "eval_every": 1, "eval_samples": 2, "checkpoint_every": 1,
+                 "logging_every": 1},
+}
+
+
+def files_moved(output: str, verb: str) -> int:
+    """N of DVC's closing 'N files pushed' / 'N files fetched'; 0 when it found everything up to date."""
+    found = re.search(rf"(\d+) files? {verb}", output)
+    return int(found.group(1)) if found else 0
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = _merge(base.get(key, {}), value) if isinstance(value, dict) else value
+    return merged
+
+
+class DvcRepo:
+    def __init__(self, root: Path):
+        self.root = root
+        venv_bin = str(Path(sys.executable).parent)
+        self.env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(root),
+                    "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+                    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+
+    @classmethod
+    def create(cls, root: Path, params: dict | None = None) -> DvcRepo:
+        root.mkdir(parents=True, exist_ok=True)
+        for name in PIPELINE_FILES:
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, root / name)
+        repo = cls(root)
+        repo.set_params(_merge(TINY_PARAMS, params or {}))
+        repo.run("git", "init", "-q", "-b", "main")
+        repo.run("dvc", "init", "-q")
+        shutil.copy2(REPO / ".dvc/config", root / ".dvc/config")  # the project's default remote
+        repo.run("git", "add", "-A")
+        repo.run("git", "commit", "-qm", "pipeline")
+        return repo
+
+    @classmethod
+    def clone(cls, source: str | Path, root: Path) -> DvcRepo:
+        """A fresh `git clone` of `source`, as a second machine would make it: no data, empty DVC cache."""
+        root.mkdir(parents=True)
+        repo = cls(root)
+        repo.run("git", "clone", "-q", str(source), ".")
+        return repo
+
+    def use_remote(self, server: LocalS3) -> None:
+        """Point the default remote at `server`, credentials in .dvc/config.local as a user would."""
+        for command in server.dvc_remote_commands():
+            self.run(*command.split())
+
+    def set_params(self, changes: dict) -> None:
+        path = self.root / "params.yaml"
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.write_text(yaml.safe_dump(_merge(params, changes), allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(args, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result

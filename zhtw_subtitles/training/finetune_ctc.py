@@ -1,0 +1,56 @@
+"""Fine-tunes the built-in CTC recogniser with the Hugging Face Trainer (see training.py for what all runs share)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import EvalPrediction, Trainer
+
+from zhtw_subtitles.models.ctc import CtcCharset
+from zhtw_subtitles.models.recognizer import LABEL_PAD, SubtitleRecognizer
+from zhtw_subtitles.scoring.metrics import score
+from zhtw_subtitles.training.trainer import (
+    DvcLiveCallback,
+    FinetuneConfig,
+    last_complete_checkpoint,
+    start_live,
+    training_arguments,
+    use_all_cores,
+)
+
+
+def cer_metrics(charset: CtcCharset):
+    def compute(prediction: EvalPrediction) -> dict[str, float]:
+        paths = np.where(prediction.predictions == LABEL_PAD, 0, prediction.predictions)
+        texts = [charset.decode_path(path) for path in paths.tolist()]
+        truths = ["".join(charset.characters[i - 1] for i in row if i != LABEL_PAD) for row in prediction.label_ids.tolist()]
+        result = score(truths, texts)
+        return {"cer": result["cer"], "exact_match": result["exact_match"]}
+
+    return compute
+
+
+def best_path(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return logits.argmax(dim=-1)  # keeps N x T ids instead of N x T x 18k scores in memory
+
+
+def train(model: SubtitleRecognizer, train_set, val_set, collate, config: FinetuneConfig, seed: int,
+          checkpoints: Path, live_dir: Path, settings_fingerprint: str) -> SubtitleRecognizer:
+    use_all_cores()
+    model.net.backbone.requires_grad_(config.train_backbone)
+    resume_from = last_complete_checkpoint(checkpoints, settings_fingerprint)
+    live = start_live(live_dir, resume_from, {"finetune": asdict(config)})
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, seed, checkpoints, evaluate_by_trainer=True),
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        data_collator=collate,
+        compute_metrics=cer_metrics(model.charset),
+        preprocess_logits_for_metrics=best_path,
+        callbacks=[DvcLiveCallback(live)],
+    )
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    return trainer.model

@@ -1,0 +1,73 @@
+"""Subtitle line crops from rendered frames, as training and validation data for the CTC recogniser."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from zhtw_subtitles.dataset.frames import decode_frame, to_pil
+from zhtw_subtitles.dataset.shards import read_split
+from zhtw_subtitles.models.ctc import CtcCharset
+from zhtw_subtitles.models.ppocr_rec import preprocess
+from zhtw_subtitles.models.recognizer import LABEL_PAD
+from zhtw_subtitles.reading.band import line_crop
+
+
+@dataclass(frozen=True)
+class LineCrop:
+    key: str
+    image: np.ndarray | None  # BGR uint8; None when the frame could not be decoded
+    text: str
+
+
+def line_crops(split_dir: Path, crop: tuple[float, float, float, float] | None, keys: Iterable[str] | None = None) -> Iterator[LineCrop]:
+    """The subtitle line of every frame of a rendered split (or of the frames named by `keys`), in shard order."""
+    wanted = None if keys is None else set(keys)
+    for sample in read_split(split_dir):
+        if wanted is None or sample.key in wanted:
+            frame = decode_frame(sample.jpeg)
+            yield LineCrop(sample.key, None if frame is None else line_crop(frame, crop), sample.text)
+
+
+class LineDataset(torch.utils.data.Dataset):
+    """Line crops with their CTC labels; with `augment`, each access jitters the crop's margins and contrast."""
+
+    def __init__(self, lines: list[LineCrop], charset: CtcCharset, augment: bool, seed: int):
+        self.lines = [line for line in lines if line.image is not None]
+        self.labels = [charset.encode(line.text) for line in self.lines]
+        self.augment = augment
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> dict:
+        image = self.lines[index].image
+        if self.augment:
+            image = jitter(image, self.rng)
+        return {"image": image, "labels": self.labels[index]}
+
+
+def jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Trim or pad each side by up to 15% of the line height, and vary contrast and brightness a little."""
+    height = image.shape[0]
+    top, bottom, left, right = (int(v) for v in rng.integers(-height * 15 // 100, height * 15 // 100 + 1, size=4))
+    image = cv2.copyMakeBorder(image, max(top, 0), max(bottom, 0), max(left, 0), max(right, 0), cv2.BORDER_REPLICATE)
+    h, w = image.shape[:2]
+    image = image[max(-top, 0): h - max(-bottom, 0), max(-left, 0): w - max(-right, 0)]
+    gain, offset = rng.uniform(0.8, 1.2), rng.uniform(-20, 20)
+    return cv2.convertScaleAbs(image, alpha=gain, beta=offset)
+
+
+def collate(batch: list[dict]) -> dict[str, torch.Tensor]:
+    """pixel_values as the recogniser expects them; labels padded with LABEL_PAD."""
+    pixel_values = preprocess([to_pil(item["image"]) for item in batch])
+    longest = max(len(item["labels"]) for item in batch)
+    labels = torch.full((len(batch), longest), LABEL_PAD, dtype=torch.long)
+    for row, item in zip(labels, batch):
+        row[: len(item["labels"])] = torch.tensor(item["labels"], dtype=torch.long)
+    return {"pixel_values": pixel_values, "labels": labels}
