@@ -9,6 +9,7 @@ import yaml
 
 PARAMS_FILE = Path("params.yaml")
 DVC_FILE = Path("dvc.yaml")
+REPO_PARAMS = Path(__file__).resolve().parents[2] / PARAMS_FILE
 T = TypeVar("T")
 
 
@@ -26,13 +27,18 @@ class StageParams(dict):
     """The params a stage lists in dvc.yaml, and no others: reading an unlisted key is an error, since DVC would not
     re-run the stage when it changes."""
 
-    def __init__(self, stage: str, values: dict[str, Any]):
+    def __init__(self, stage: str, values: dict[str, Any], prefix: str = ""):
         super().__init__(values)
         self.stage = stage
+        self.prefix = prefix  # "infer." for the part of a section that the stage lists key by key
 
     def __missing__(self, key: str) -> Any:
-        raise ConfigError(f"stage '{self.stage}' reads param '{key}', which dvc.yaml does not list under its params: "
-                          f"add it there")
+        raise ConfigError(f"stage '{self.stage}' reads param '{self.prefix}{key}', which dvc.yaml does not list under "
+                          f"its params: add it there")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # A default would hide an unlisted or missing key, the very fault this class is here to catch.
+        return self[key]
 
 
 def stage_params(stage: str, params_path: Path = PARAMS_FILE, dvc_path: Path = DVC_FILE) -> StageParams:
@@ -51,16 +57,16 @@ def stage_params(stage: str, params_path: Path = PARAMS_FILE, dvc_path: Path = D
         for depth, part in enumerate([*parents, leaf]):
             if not isinstance(value, dict) or part not in value:
                 raise ConfigError(f"{params_path} has no key '{'.'.join([*parents, leaf][:depth + 1])}', which stage "
-                                  f"'{stage}' reads: add it (see docs/params.md)")
+                                  f"'{stage}' reads: add it (the repository's params.yaml lists every key)")
             value = value[part]
-        for part in parents:
-            target = target.setdefault(part, {})
+        for depth, part in enumerate(parents):
+            target = target.setdefault(part, StageParams(stage, {}, ".".join(parents[:depth + 1]) + "."))
         target[leaf] = value
     return StageParams(stage, chosen)
 
 
 def build(cls: type[T], values: dict[str, Any] | None, section: str) -> T:
-    """Make `cls` from a params section; unknown keys are an error, missing keys take the defaults."""
+    """Make `cls` from a params section: params.yaml holds every default, so unknown and missing keys are errors."""
     values = dict(values or {})
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
@@ -68,11 +74,29 @@ def build(cls: type[T], values: dict[str, Any] | None, section: str) -> T:
         raise ConfigError(
             f"unknown key(s) {unknown} in params section '{section}'; valid keys: {sorted(fields)}"
         )
+    missing = sorted(set(fields) - set(values))
+    if missing:
+        raise ConfigError(f"params section '{section}' lacks key(s) {missing}: add them to params.yaml")
     converted = {k: _as_field_type(v) for k, v in values.items()}
     try:
         return cls(**converted)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"params section '{section}': {error}") from error
+
+
+def default_params() -> dict[str, Any]:
+    """The repository's params.yaml, the one home of every default. For tests and benches: stages read theirs
+    through stage_params, from the params.yaml of the repository they run in."""
+    return read_params(REPO_PARAMS)
+
+
+def default_config(cls: type[T], section: str, **overrides: Any) -> T:
+    """`cls` built from the repository's params.yaml section `section` ("render", "render.background") with
+    `overrides` replacing some of its keys."""
+    values = default_params()
+    for part in section.split("."):
+        values = values[part]
+    return build(cls, {**values, **overrides}, section)
 
 
 def _as_field_type(value: Any) -> Any:
@@ -88,7 +112,7 @@ def require(condition: bool, message: str) -> None:
 
 
 def run_stage(main) -> None:
-    """Run a stage's main(); a ConfigError ends it with its message and exit code 2, not a traceback."""
+    """Run a stage's main(); a ConfigError ends it with its message and exit status 1, not a traceback."""
     try:
         main()
     except ConfigError as error:
