@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from results import write_results
 
+from zhtw_subtitles.core.config import default_config
 from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.models.vlm_chat import AnswerOnlyCollator, shrink
 from zhtw_subtitles.models.vlm_models import LoraConfig, load_vlm, prepare_for_training
@@ -29,8 +31,8 @@ FRAME = (1280, 720)
 BAND_TOP = 0.65
 
 
-def samples_per_s(model, batch: dict, steps: int) -> tuple[float, float]:
-    """(samples/s, peak GPU GiB) of forward + backward + AdamW steps on one repeated batch."""
+def samples_per_s(model, batch: dict, steps: int) -> tuple[float, float | None]:
+    """(samples/s, peak GPU GiB or None without a GPU) of forward + backward + AdamW steps on one repeated batch."""
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     batch = {k: v.to(model.device) for k, v in batch.items()}
     if torch.cuda.is_available():
@@ -48,7 +50,7 @@ def samples_per_s(model, batch: dict, steps: int) -> tuple[float, float]:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
     return steps * len(batch["input_ids"]) / seconds, peak
 
 
@@ -64,8 +66,9 @@ def main() -> None:
     band = frame.crop((0, int(FRAME[1] * BAND_TOP), FRAME[0], FRAME[1]))
     with tempfile.TemporaryDirectory() as scratch:
         folder = build_tiny_vlm(args.architecture, Path(scratch) / "model", PROMPT + ANSWER)
-        model, processor = load_vlm(str(folder), ModelConfig(base=str(folder)), half_precision("auto"), for_training=True)
-    model = prepare_for_training(model, LoraConfig())
+        model_config = default_config(ModelConfig, "model", base=str(folder))
+        model, processor = load_vlm(str(folder), model_config, half_precision("auto"), for_training=True)
+    model = prepare_for_training(model, default_config(LoraConfig, "lora"))
     model.enable_input_require_grads()
     model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     collate = AnswerOnlyCollator(processor)
@@ -73,11 +76,17 @@ def main() -> None:
     for name, image in (("full frame", frame), ("band", band)):
         image = shrink(image, args.max_pixels)
         batch = collate([{"image": image, "prompt": PROMPT, "answer": ANSWER}] * args.batch_size)
-        results[name] = samples_per_s(model, batch, args.steps)
+        speed, peak = samples_per_s(model, batch, args.steps)
+        results[name] = {"image": f"{image.width}x{image.height}", "tokens_per_sample": batch["input_ids"].shape[1],
+                         "samples_per_s": round(speed, 2), "peak_gpu_gib": None if peak is None else round(peak, 1)}
         print(f"{name:10s} {image.width}x{image.height}: {batch['input_ids'].shape[1]} tokens/sample, "
-              f"{results[name][0]:.2f} samples/s, peak GPU memory {results[name][1]:.1f} GiB")
-    speedup = results["band"][0] / results["full frame"][0]
-    print(f"band vs full frame: {speedup:.2f}x samples/s on {torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}")
+              f"{speed:.2f} samples/s, peak GPU memory {'not measured' if peak is None else f'{peak:.1f} GiB'}")
+    speedup = results["band"]["samples_per_s"] / results["full frame"]["samples_per_s"]
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    print(f"band vs full frame: {speedup:.2f}x samples/s on {device}")
+    write_results("vlm_throughput", {"architecture": args.architecture, "device": device, "batch_size": args.batch_size,
+                                     "steps": args.steps, "max_pixels": args.max_pixels, **results,
+                                     "band_speed_up": round(speedup, 2)})
 
 
 if __name__ == "__main__":

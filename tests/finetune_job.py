@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
 
+from zhtw_subtitles.core.config import default_config
 from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
 from zhtw_subtitles.training.finetune_ctc import train
 from zhtw_subtitles.training.line_data import LineCrop, LineDataset, collate
@@ -26,8 +27,8 @@ def lines() -> list[LineCrop]:
 def main() -> None:
     workdir, max_steps = Path(sys.argv[1]), int(sys.argv[2])
     model = pretrained_ppocr_v6_small()
-    config = FinetuneConfig(max_steps=max_steps, batch_size=3, learning_rate=1e-4, eval_every=5, eval_samples=3,
-                            checkpoint_every=5, logging_every=1)
+    config = default_config(FinetuneConfig, "finetune", max_steps=max_steps, batch_size=3, learning_rate=1e-4, eval_every=5,
+                            eval_samples=3, checkpoint_every=5, logging_every=1)
     train_set = LineDataset(lines(), model.charset, augment=True, seed=0)
     val_set = LineDataset(lines()[:3], model.charset, augment=False, seed=0)
     trained = train(model, train_set, val_set, collate, config, 0, workdir / "checkpoints", workdir / "live", "same-settings")

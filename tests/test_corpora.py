@@ -16,7 +16,7 @@ from corpus_fixtures import (
     write_parquet,
 )
 
-from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.core.config import ConfigError, default_config, default_params
 from zhtw_subtitles.text.corpora import (
     CorpusSettings,
     corpus_names,
@@ -24,22 +24,30 @@ from zhtw_subtitles.text.corpora import (
     read_corpus,
 )
 from zhtw_subtitles.text.extraction import extract_lines, mix_lines
-from zhtw_subtitles.text.file_corpus import FileCorpusConfig
 from zhtw_subtitles.text.hub_corpora import HUB_CORPORA
 from zhtw_subtitles.text.sentences import SentenceConfig
 
 
+def corpus_settings(corpus_dir=None, mix=None, **files) -> CorpusSettings:
+    """params.yaml's corpus_dir, corpus_mix and corpus_files, with those given here replaced (`files`: corpus_files keys)."""
+    params = default_params()
+    return CorpusSettings.from_params({
+        "corpus_dir": str(corpus_dir or params["corpus_dir"]),
+        "corpus_mix": params["corpus_mix"] if mix is None else mix,
+        "corpus_files": {**params["corpus_files"], **files},
+    })
+
+
 def texts(name, corpus_dir):
-    return list(read_corpus(name, CorpusSettings(corpus_dir=corpus_dir)))
+    return list(read_corpus(name, corpus_settings(corpus_dir)))
 
 
 def file_texts(tmp_path, **config):
-    settings = CorpusSettings(files=FileCorpusConfig(**{"paths": (str(tmp_path),), **config}))
-    return list(read_corpus("files", settings))
+    return list(read_corpus("files", corpus_settings(**{"paths": [str(tmp_path)], **config})))
 
 
 def extract(name, settings, **overrides):
-    config = SentenceConfig(**{"space_join_prob": 0.0, **overrides})
+    config = default_config(SentenceConfig, "sentences", **{"space_join_prob": 0.0, **overrides})
     return extract_lines(open_corpus(name, settings), config, seed=1)
 
 
@@ -62,14 +70,14 @@ def test_error_correction_reads_correct_from_alpha_beta_gamma(tmp_path):
 def test_generated_chat_keeps_what_follows_the_speaker_with_either_colon(tmp_path):
     write_hub_corpus(tmp_path, "generated_chat")
     assert texts("generated_chat", tmp_path) == ["你今天要去哪裡？", "我要去圖書館看書。", "那我們一起去吧！"]
-    lines, counts = extract("generated_chat", CorpusSettings(corpus_dir=tmp_path))
+    lines, counts = extract("generated_chat", corpus_settings(tmp_path))
     assert lines == ["你今天要去哪裡", "我要去圖書館看書", "那我們一起去吧"]
     assert counts["dropped_speaker_label"] == 0
 
 
 def test_colon_pieces_of_other_corpora_are_dropped_as_speaker_labels(tmp_path):
     write_parquet(tmp_path / "multiturn_chat/data/train-0.parquet", [{"output": "小明：你今天要去哪裡？我很好。"}])
-    lines, counts = extract("multiturn_chat", CorpusSettings(corpus_dir=tmp_path))
+    lines, counts = extract("multiturn_chat", corpus_settings(tmp_path))
     assert lines == ["我很好"] and counts["dropped_speaker_label"] == 1
 
 
@@ -77,7 +85,7 @@ def test_missing_hub_files_name_every_expected_path_and_the_fetch_command(tmp_pa
     (tmp_path / "zhtw_error_correction/alpha").mkdir(parents=True)
     (tmp_path / "zhtw_error_correction/alpha/out.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(ConfigError) as error:
-        open_corpus("zhtw_error_correction", CorpusSettings(corpus_dir=tmp_path))
+        open_corpus("zhtw_error_correction", corpus_settings(tmp_path))
     message = str(error.value)
     assert f"{tmp_path}/zhtw_error_correction/beta/out.jsonl, {tmp_path}/zhtw_error_correction/gamma/out.jsonl" in message
     assert "alpha/out.jsonl," not in message.split("nothing is at")[1].split(".")[0]
@@ -88,7 +96,7 @@ def test_missing_hub_files_name_every_expected_path_and_the_fetch_command(tmp_pa
 def test_every_hub_corpus_names_its_missing_layout(tmp_path):
     for name, corpus in HUB_CORPORA.items():
         with pytest.raises(ConfigError, match=f"reads Hugging Face dataset {corpus.repo_id}"):
-            open_corpus(name, CorpusSettings(corpus_dir=tmp_path))
+            open_corpus(name, corpus_settings(tmp_path))
 
 
 def test_parquet_without_the_expected_column_fails_naming_the_columns_it_has(tmp_path):
@@ -107,7 +115,7 @@ def test_jsonl_record_without_the_field_names_file_and_line(tmp_path):
 
 def test_unknown_corpus_lists_every_valid_name():
     with pytest.raises(ConfigError) as error:
-        open_corpus("wikipedia", CorpusSettings())
+        open_corpus("wikipedia", corpus_settings())
     assert str(error.value) == f"unknown corpus 'wikipedia'; valid names: {', '.join(corpus_names())}"
     assert {"embedded", "multiturn_chat", "zhtw_error_correction", "generated_chat", "train_1m", "dolly_15k",
             "files", "mix"} <= set(corpus_names())
@@ -179,12 +187,12 @@ def test_missing_or_empty_file_paths_fail_clearly(tmp_path):
 def test_opencc_converts_corpora_not_already_zh_tw(tmp_path):
     (tmp_path / "subs.txt").write_text("这个软件很好用\n", encoding="utf-8")
     write_parquet(tmp_path / "dolly_15k/data/train-0.parquet", [{"response": "这个软件很好用"}])
-    files = CorpusSettings(files=FileCorpusConfig(paths=(str(tmp_path / "subs.txt"),)))
+    files = corpus_settings(paths=[str(tmp_path / "subs.txt")])
     assert extract("files", files)[0] == ["這個軟體很好用"]
-    hub = CorpusSettings(corpus_dir=tmp_path)
+    hub = corpus_settings(tmp_path)
     assert extract("dolly_15k", hub)[0] == ["这个软件很好用"]
     assert extract("dolly_15k", hub, convert_zh_tw=True)[0] == ["這個軟體很好用"]
-    assert extract("files", CorpusSettings(files=FileCorpusConfig(paths=files.files.paths, zh_tw=True)))[0] == [
+    assert extract("files", corpus_settings(paths=files.files.paths, zh_tw=True))[0] == [
         "这个软件很好用"]
 
 
@@ -200,23 +208,22 @@ def test_mix_follows_the_weights_and_the_seed():
 def test_mixed_corpus_counts_each_line_once(tmp_path):
     write_hub_corpus(tmp_path, "dolly_15k")
     (tmp_path / "subs.txt").write_text("小森田智昭出生於熊本縣\n我們走吧\n好的\n", encoding="utf-8")
-    settings = CorpusSettings(corpus_dir=tmp_path, files=FileCorpusConfig(paths=(str(tmp_path / "subs.txt"),)),
-                              mix=(("dolly_15k", 1), ("files", 1)))
+    settings = corpus_settings(tmp_path, {"dolly_15k": 1, "files": 1}, paths=[str(tmp_path / "subs.txt")])
     lines, counts = extract("mix", settings)
     assert counts["sources"]["files"]["lines_distinct"] == 2  # one of its lines came from dolly_15k already
     assert len(lines) == len(set(lines)) == 4 and counts["lines_kept"] == 4
 
 
 @pytest.mark.parametrize("mix, message", [
-    ((), "corpus: mix needs corpus_mix"),
-    ((("dolly_15k", 0),), "corpus_mix.dolly_15k must be a positive weight"),
-    ((("wikipedia", 1),), "unknown corpus 'wikipedia' in corpus_mix; valid names: dolly_15k"),
+    ({}, "corpus: mix needs corpus_mix"),
+    ({"dolly_15k": 0}, "corpus_mix.dolly_15k must be a positive weight"),
+    ({"wikipedia": 1}, "unknown corpus 'wikipedia' in corpus_mix; valid names: dolly_15k"),
 ])
 def test_bad_mix_fails_at_once(mix, message):
     with pytest.raises(ConfigError, match=message):
-        open_corpus("mix", CorpusSettings(mix=mix))
+        open_corpus("mix", corpus_settings(mix=mix))
 
 
 def test_unknown_corpus_files_key_is_rejected():
     with pytest.raises(ConfigError, match="text_colum"):
-        CorpusSettings.from_params({"corpus_files": {"text_colum": "x"}})
+        corpus_settings(text_colum="x")

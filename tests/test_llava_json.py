@@ -6,9 +6,8 @@ import pytest
 from PIL import Image
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import ConfigError, build
+from zhtw_subtitles.core.config import ConfigError, default_config
 from zhtw_subtitles.dataset.llava_json import (
-    STUDY_PROMPTS,
     JsonConfig,
     build_records,
     export_folder,
@@ -21,12 +20,18 @@ from zhtw_subtitles.synth.fonts import embedded_fonts
 from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
 
+STUDY_PROMPTS = (  # the study's three instructions, verbatim
+    "請辨認圖片正中間下方的白色字幕，並回傳字幕內容。不要回傳任何字幕本身以外的文字。",
+    "請辨認圖片中央底部的白色字幕，然後回傳該字幕的內容。",
+    "請提供圖片中央下方的白色字幕，不需其他說明。",
+)
+
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
     backgrounds, _ = find_backgrounds(True, None)
-    config = build(RenderConfig, {"workers": 1, "shard_size": 5}, "render")
+    config = default_config(RenderConfig, "render", workers=1, shard_size=5)
     sentences = [f"第{n}句台詞" for n in "一二三四五六七八九十"]
     render_split("train", sentences, 12, list(embedded_fonts().values()), backgrounds, config, 5, out)
     return out
@@ -48,9 +53,9 @@ def test_records_have_the_study_schema(rendered):
 
 
 def test_default_prompts_are_the_studys_three():
-    assert JsonConfig().prompts == STUDY_PROMPTS and len(STUDY_PROMPTS) == 3
-    with pytest.raises(ConfigError):
-        build(JsonConfig, {"prompts": []}, "json")
+    assert default_config(JsonConfig, "json").prompts == STUDY_PROMPTS
+    with pytest.raises(ConfigError, match="json.prompts"):
+        default_config(JsonConfig, "json", prompts=[])
 
 
 def test_validation_split_never_shares_a_subtitle(rendered):

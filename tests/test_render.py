@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zhtw_subtitles.core.config import ConfigError, build
+from zhtw_subtitles.core.config import ConfigError, default_config
 from zhtw_subtitles.dataset.shards import read_manifest, read_split
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts, open_face, resolve_fonts
@@ -30,18 +30,18 @@ CLEAN = {  # no shadow, blur, rescale or colour change: pixels can be measured e
     (660_001, (1280, 720)), (1_560_800, (1280, 720)), (1_560_801, (1920, 1080)), (10**8, (1920, 1080)),
 ])
 def test_frame_size_follows_the_study_area_table(area, size):
-    tier = tier_for_area(area, RenderConfig().frame_tiers)
+    tier = tier_for_area(area, default_config(RenderConfig, "render").frame_tiers)
     assert (tier.width, tier.height) == size
 
 
 @pytest.mark.parametrize("size, fonts", [((640, 360), (27, 36)), ((854, 480), (35, 48)), ((1280, 720), (50, 70)), ((1920, 1080), (75, 100))])
 def test_font_size_ranges_per_tier(size, fonts):
-    tier = next(t for t in RenderConfig().frame_tiers if (t.width, t.height) == size)
+    tier = next(t for t in default_config(RenderConfig, "render").frame_tiers if (t.width, t.height) == size)
     assert (tier.font_min, tier.font_max) == fonts
 
 
 def test_colour_stroke_and_placement_measured_on_pixels(grey_background_dir):
-    config = build(RenderConfig, {**CLEAN, "use_embedded_backgrounds": False, "background_dir": str(grey_background_dir)}, "render")
+    config = default_config(RenderConfig, "render", **CLEAN, use_embedded_backgrounds=False, background_dir=str(grey_background_dir))
     backgrounds, _ = find_backgrounds(False, str(grey_background_dir))
     faces = list(embedded_fonts().values())
     for seed in range(12):
@@ -91,7 +91,7 @@ def test_a_font_missing_a_character_never_draws_it(font_without_guo):
     assert skipped == 0
     assert dict(tasks) == {"這是一個國際學校": (1,), "我知道": (0, 1)}
     backgrounds, _ = find_backgrounds(True, None)
-    config = RenderConfig()
+    config = default_config(RenderConfig, "render")
     for seed in range(30):
         faces = [[partial, full][i] for i in dict(tasks)["這是一個國際學校"]]
         _, meta = render_frame("這是一個國際學校", faces, backgrounds, config, np.random.default_rng(seed))
@@ -136,7 +136,7 @@ def test_only_corrupt_backgrounds_is_an_error(tmp_path):
 @pytest.mark.parametrize("key, value", [("num_images", 0), ("num_test_images", -1), ("shard_size", 0)])
 def test_non_positive_counts_are_rejected(key, value):
     with pytest.raises(ConfigError, match=key):
-        build(RenderConfig, {key: value}, "render")
+        default_config(RenderConfig, "render", **{key: value})
 
 
 def _digest(folder):
@@ -151,7 +151,7 @@ def test_shards_are_identical_whatever_the_number_of_workers(tmp_path):
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
         out.mkdir()
-        config = build(RenderConfig, {"workers": workers, "shard_size": 4}, "render")
+        config = default_config(RenderConfig, "render", workers=workers, shard_size=4)
         stats = render_split("train", sentences, 9, faces, backgrounds, config, 3, out)
         outputs.append(_digest(out))
     assert outputs[0] == outputs[1]
@@ -166,7 +166,7 @@ def test_shards_are_identical_whatever_the_number_of_workers(tmp_path):
 def test_another_seed_gives_other_frames(tmp_path):
     faces = list(embedded_fonts().values())
     backgrounds, _ = find_backgrounds(True, None)
-    config = build(RenderConfig, {"workers": 1}, "render")
+    config = default_config(RenderConfig, "render", workers=1)
     digests = []
     for seed in (1, 2):
         out = tmp_path / str(seed)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from zhtw_subtitles.text import sentences
-from zhtw_subtitles.core.config import ConfigError, build
-from zhtw_subtitles.text.corpora import corpus_names, read_corpus
+from zhtw_subtitles.core.config import ConfigError, default_config, default_params
+from zhtw_subtitles.text.corpora import CorpusSettings, corpus_names, read_corpus
 from zhtw_subtitles.text.sentences import (
     SentenceConfig,
     SentenceExtractor,
@@ -13,7 +13,7 @@ from zhtw_subtitles.text.sentences import (
 
 
 def extract(texts, **overrides):
-    config = SentenceConfig(**{"space_join_prob": 0.0, **overrides})
+    config = default_config(SentenceConfig, "sentences", **{"space_join_prob": 0.0, **overrides})
     extractor = SentenceExtractor(config, seed=1)
     return extractor.lines(texts), extractor.counts
 
@@ -115,18 +115,18 @@ def test_train_and_test_never_share_a_line_and_ignore_input_order():
 
 
 def test_embedded_corpus_gives_enough_natural_lines():
-    lines, _ = extract(read_corpus("embedded"), space_join_prob=0.15)
+    lines, _ = extract(read_corpus("embedded", CorpusSettings.from_params(default_params())), space_join_prob=0.15)
     assert len(lines) >= 20_000
     assert all(2 <= len(line) <= 17 for line in lines)
 
 
 def test_unknown_corpus_lists_valid_names():
     with pytest.raises(ConfigError) as error:
-        read_corpus("wikipedia")
+        read_corpus("wikipedia", CorpusSettings.from_params(default_params()))
     for name in corpus_names():
         assert name in str(error.value)
 
 
 def test_unknown_param_key_is_rejected():
     with pytest.raises(ConfigError, match="max_lenght"):
-        build(SentenceConfig, {"max_lenght": 10}, "sentences")
+        default_config(SentenceConfig, "sentences", max_lenght=10)

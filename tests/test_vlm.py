@@ -16,7 +16,7 @@ import yaml
 from PIL import Image
 from test_ppocr_rec import WHITE, render_line
 
-from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.core.config import ConfigError, default_config
 from zhtw_subtitles.models.recognizer import LABEL_PAD
 from zhtw_subtitles.models.registry import ModelConfig, resolve_vlm
 from zhtw_subtitles.models.vlm_chat import (
@@ -70,7 +70,7 @@ def tiny(request, tmp_path_factory) -> Path:
 
 
 def loaded(folder: Path):
-    return load_vlm(str(folder), ModelConfig(base=str(folder)), None, for_training=True)
+    return load_vlm(str(folder), default_config(ModelConfig, "model", base=str(folder)), None, for_training=True)
 
 
 def test_only_the_answer_and_its_end_of_turn_are_supervised(tiny, examples):
@@ -106,7 +106,8 @@ def test_the_answer_found_alone_starts_where_the_prompt_encoded_with_its_image_e
 def test_default_lora_adapts_the_language_model_and_trains_the_projector(tiny):
     model, _ = loaded(tiny)
     prefixes = part_prefixes(model)
-    trainable = [n for n, p in prepare_for_training(model, LoraConfig()).named_parameters() if p.requires_grad]
+    adapted = prepare_for_training(model, default_config(LoraConfig, "lora"))
+    trainable = [n for n, p in adapted.named_parameters() if p.requires_grad]
     lora = [n for n in trainable if "lora_" in n]
     assert lora and all(prefixes["language_model"].split(".")[-1] in n for n in lora)
     assert not any(prefixes["vision_tower"] + "." in n and "lora_" in n for n in trainable)
@@ -124,7 +125,7 @@ def test_qlora_without_cuda_says_what_it_needs(tiny):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="CUDA GPU and `pip install bitsandbytes`"):
-        load_vlm(str(tiny), ModelConfig(base=str(tiny), quantization="4bit"), None, for_training=True)
+        load_vlm(str(tiny), default_config(ModelConfig, "model", base=str(tiny), quantization="4bit"), None, for_training=True)
 
 
 def test_answers_are_cleaned_of_markup_echo_and_extra_lines():
@@ -142,10 +143,10 @@ def test_lora_overfits_a_tiny_batch_and_reloads_with_the_same_answers(tmp_path, 
     batch = AnswerOnlyCollator(processor)([dataset[i] for i in range(len(dataset))])
     with torch.no_grad():
         loss_before = model(**batch).loss.item()
-    config = FinetuneConfig(max_steps=60, batch_size=4, learning_rate=5e-3, warmup_ratio=0.0, eval_every=60,
-                            eval_samples=4, checkpoint_every=30, logging_every=5, merge=True)
-    trainer = train_vlm(model, processor, dataset, dataset, config, LoraConfig(r=8, alpha=16, dropout=0.0), 0,
-                        tmp_path / "checkpoints", tmp_path / "live", "s")
+    config = default_config(FinetuneConfig, "finetune", max_steps=60, batch_size=4, learning_rate=5e-3, warmup_ratio=0.0,
+                            eval_every=60, eval_samples=4, checkpoint_every=30, logging_every=5, merge=True)
+    lora = default_config(LoraConfig, "lora", r=8, alpha=16, dropout=0.0)
+    trainer = train_vlm(model, processor, dataset, dataset, config, lora, 0, tmp_path / "checkpoints", tmp_path / "live", "s")
     with torch.no_grad():
         loss_after = trainer.model.eval()(**batch).loss.item()
     assert loss_after < 0.8 * loss_before
@@ -155,22 +156,23 @@ def test_lora_overfits_a_tiny_batch_and_reloads_with_the_same_answers(tmp_path, 
     trained_answers = VlmReader(trainer.model, processor, PROMPT, 12, None).read(bands)
     save_vlm(trainer.model, processor, tmp_path / "out", merge=True, answers=ANSWERS)
     assert (tmp_path / "out/adapter_config.json").is_file() and (tmp_path / "out/merged/config.json").is_file()
-    reader = trained_reader(tmp_path / "out", ModelConfig(base=str(folder)), PROMPT)
-    assert reader.read(bands) == trained_answers
+    model_config = default_config(ModelConfig, "model", base=str(folder))
+    assert trained_reader(tmp_path / "out", model_config, PROMPT).read(bands) == trained_answers
     shutil.rmtree(tmp_path / "out/merged")  # now the base + adapter route
-    assert trained_reader(tmp_path / "out", ModelConfig(base=str(folder)), PROMPT).read(bands) == trained_answers
+    assert trained_reader(tmp_path / "out", model_config, PROMPT).read(bands) == trained_answers
 
 
 @pytest.mark.slow
 def test_a_rerun_resumes_from_the_last_checkpoint(tmp_path, examples):
     folder = build_tiny_vlm("llava", tmp_path / "base", CHARACTERS, seed=0)
     crop = (0.0, 0.65, 1.0, 1.0)
-    config = FinetuneConfig(max_steps=4, batch_size=2, eval_every=4, eval_samples=2, checkpoint_every=2, logging_every=1)
+    config = default_config(FinetuneConfig, "finetune", max_steps=4, batch_size=2, eval_every=4, eval_samples=2,
+                            checkpoint_every=2, logging_every=1)
 
     def run():
         model, processor = loaded(folder)
         return train_vlm(model, processor, BandDataset(examples, crop, None), BandDataset(examples[:2], crop, None),
-                         config, LoraConfig(), 0, tmp_path / "checkpoints", tmp_path / "live", "same")
+                         config, default_config(LoraConfig, "lora"), 0, tmp_path / "checkpoints", tmp_path / "live", "same")
 
     run()
     shutil.rmtree(tmp_path / "checkpoints/checkpoint-4")  # as if killed between step 2 and step 4

@@ -16,18 +16,14 @@ from zhtw_subtitles.core.config import require
 from zhtw_subtitles.core.hashing import unit_hash
 from zhtw_subtitles.dataset.shards import read_split
 
-STUDY_PROMPTS = (
-    "請辨認圖片正中間下方的白色字幕，並回傳字幕內容。不要回傳任何字幕本身以外的文字。",
-    "請辨認圖片中央底部的白色字幕，然後回傳該字幕的內容。",
-    "請提供圖片中央下方的白色字幕，不需其他說明。",
-)
 IMAGE_TOKEN = "<image>"
 
 
 @dataclass(frozen=True)
 class JsonConfig:
-    prompts: tuple[str, ...] = STUDY_PROMPTS
-    val_fraction: float = 0.05  # of the train frames, chosen by subtitle text so no line is in both
+    """The `json` params."""
+    prompts: tuple[str, ...]  # one is drawn per frame by a seeded hash
+    val_fraction: float  # of the train frames, chosen by subtitle text so no line is in both
 
     def __post_init__(self) -> None:
         require(bool(self.prompts) and all(p.strip() for p in self.prompts), "json.prompts must list non-empty prompts")

@@ -35,10 +35,11 @@ HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py", "
 
 @dataclass(frozen=True)
 class ModelConfig:
-    base: str = "ppocr_v6_small"
-    trust_remote_code: bool = False  # let a hub model run its own code (TinyLLaVA, MiniCPM-V need it)
-    max_pixels: int | None = None  # VLMs: shrink each image (after the crop) to at most this many pixels
-    quantization: str | None = None  # VLMs: "4bit" loads the base in NF4 for QLoRA (CUDA + bitsandbytes)
+    """The `model` params."""
+    base: str
+    trust_remote_code: bool  # let a hub model run its own code (TinyLLaVA, MiniCPM-V need it)
+    max_pixels: int | None  # VLMs: shrink each image (after the crop) to at most this many pixels
+    quantization: str | None  # VLMs: "4bit" loads the base in NF4 for QLoRA (CUDA + bitsandbytes)
 
     def __post_init__(self) -> None:
         require(self.quantization in QUANTIZATIONS, f"model.quantization must be null or 4bit, got {self.quantization!r}")

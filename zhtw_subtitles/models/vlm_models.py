@@ -32,14 +32,15 @@ PROJECTOR_NAMES = ("multi_modal_projector", "connector", "merger", "mlp1", "resa
 
 @dataclass(frozen=True)
 class LoraConfig:
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
+    """The `lora` params."""
+    r: int
+    alpha: int
+    dropout: float
     # Linear layers adapted in the parts set to "lora": "all-linear", or names such as [q_proj, v_proj].
-    target_modules: str | tuple[str, ...] = "all-linear"
-    language_model: str = "lora"
-    vision_tower: str = "frozen"
-    projector: str = "full"
+    target_modules: str | tuple[str, ...]
+    language_model: str  # frozen | lora | full
+    vision_tower: str
+    projector: str
 
     def __post_init__(self) -> None:
         require(self.r > 0 and self.alpha > 0, "lora.r and lora.alpha must be > 0")

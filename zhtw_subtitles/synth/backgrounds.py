@@ -72,14 +72,15 @@ def load_bgr(path: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BackgroundVariation:
-    crop_area: tuple[float, float] = (0.3, 1.0)  # fraction of the picture kept
-    aspect_jitter: float = 0.25  # crop aspect = 16:9 times a factor in [1-j, 1+j]
+    """The `render.background` params."""
+    crop_area: tuple[float, float]  # fraction of the picture kept
+    aspect_jitter: float  # crop aspect = 16:9 times a factor in [1-j, 1+j]
     # The cropped picture's size is scaled by this (log-uniform) before the frame tier is chosen by area,
     # so that small photographs also yield 720p and 1080p frames.
-    scale: tuple[float, float] = (0.6, 4.0)
-    flip_prob: float = 0.5
-    colour_shift: float = 0.15  # per-channel gain in [1-c, 1+c]
-    brightness: float = 0.25  # overall gain in [1-b, 1+b]
+    scale: tuple[float, float]
+    flip_prob: float
+    colour_shift: float  # per-channel gain in [1-c, 1+c]
+    brightness: float  # overall gain in [1-b, 1+b]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Draws one synthetic TV frame: a varied background with a white, black-stroked subtitle at the bottom centre."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -17,18 +17,11 @@ from zhtw_subtitles.synth.backgrounds import (
 )
 from zhtw_subtitles.synth.fonts import FontFace
 
-# The study's frame tiers: a background up to `max_area` pixels becomes a width x height frame whose
-# subtitle font size lies in [font_min, font_max]; `max_area: null` is the last, open-ended tier.
-STUDY_TIERS = (
-    (315_000, 640, 360, 27, 36),
-    (660_000, 854, 480, 35, 48),
-    (1_560_800, 1280, 720, 50, 70),
-    (None, 1920, 1080, 75, 100),
-)
-
 
 @dataclass(frozen=True)
 class FrameTier:
+    """A background up to `max_area` pixels becomes a width x height frame whose subtitle font size lies in
+    [font_min, font_max]; `max_area: null` is the last, open-ended tier."""
     max_area: int | None
     width: int
     height: int
@@ -38,30 +31,31 @@ class FrameTier:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    num_images: int = 4000
-    num_test_images: int = 400
-    shard_size: int = 1000
-    workers: int = 0  # 0: one per CPU core
-    fonts: tuple[str, ...] = ("noto_sans_tc", "noto_serif_tc")
-    font_dir: str | None = None
-    use_embedded_backgrounds: bool = True
-    background_dir: str | None = None
-    background: BackgroundVariation = field(default_factory=BackgroundVariation)
-    frame_tiers: tuple[FrameTier, ...] = tuple(FrameTier(*t) for t in STUDY_TIERS)
-    text_rgb_min: int = 250  # each channel of the text colour lies in [text_rgb_min, 255]
-    stroke_width: int = 2  # the study's black outline, in pixels
-    stroke_extra: tuple[int, int] = (0, 1)  # extra outline pixels drawn per frame
+    """The `render` params."""
+    num_images: int
+    num_test_images: int
+    shard_size: int
+    workers: int  # 0: one per CPU core
+    fonts: tuple[str, ...]
+    font_dir: str | None
+    use_embedded_backgrounds: bool
+    background_dir: str | None
+    background: BackgroundVariation
+    frame_tiers: tuple[FrameTier, ...]
+    text_rgb_min: int  # each channel of the text colour lies in [text_rgb_min, 255]
+    stroke_width: int  # black outline, in pixels
+    stroke_extra: tuple[int, int]  # extra outline pixels drawn per frame
     # The text's top edge lies between h - a*text_h and h - b*text_h for (a, b) = text_top_heights.
-    text_top_heights: tuple[float, float] = (3.0, 2.0)
-    shadow_prob: float = 0.3
-    shadow_offset: tuple[int, int] = (1, 3)
-    shadow_blur: tuple[float, float] = (0.0, 1.5)
-    shadow_opacity: tuple[float, float] = (0.4, 0.8)
-    rescale_prob: float = 0.2  # down- then up-sample the frame, as from a lower-resolution source
-    rescale_factor: tuple[float, float] = (0.6, 0.9)
-    blur_prob: float = 0.2
-    blur_radius: tuple[float, float] = (0.3, 0.9)
-    jpeg_quality: tuple[int, int] = (60, 95)
+    text_top_heights: tuple[float, float]
+    shadow_prob: float
+    shadow_offset: tuple[int, int]
+    shadow_blur: tuple[float, float]
+    shadow_opacity: tuple[float, float]
+    rescale_prob: float  # down- then up-sample the frame, as from a lower-resolution source
+    rescale_factor: tuple[float, float]
+    blur_prob: float
+    blur_radius: tuple[float, float]
+    jpeg_quality: tuple[int, int]
 
     def __post_init__(self) -> None:
         if isinstance(self.background, dict):

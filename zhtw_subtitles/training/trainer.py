@@ -23,23 +23,24 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    max_steps: int = 300
-    epochs: float | None = None  # when set, train this many passes over the data instead of max_steps
-    batch_size: int = 16  # per device
-    gradient_accumulation: int = 1
-    learning_rate: float = 1e-4
-    lr_scheduler: str = "cosine"  # any transformers SchedulerType: linear, cosine, constant_with_warmup, ...
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.0
-    precision: str = "auto"  # auto: bf16 on a CUDA GPU that has it, else fp16 on CUDA, fp32 on CPU
-    gradient_checkpointing: bool = False  # VLMs: trade compute for activation memory
-    eval_every: int = 100  # steps between validation CER measurements
-    eval_samples: int = 200  # validation frames used for them
-    checkpoint_every: int = 100
-    logging_every: int = 10
-    merge: bool = False  # VLMs: also write LoRA-merged weights that load without peft
-    train_backbone: bool = False  # built-in recogniser: False trains only the SVTR neck and CTC head (3x faster)
-    augment: bool = True  # built-in recogniser: jitter the line crop's margins and contrast
+    """The `finetune` params."""
+    max_steps: int
+    epochs: float | None  # when set, train this many passes over the data instead of max_steps
+    batch_size: int  # per device
+    gradient_accumulation: int
+    learning_rate: float
+    lr_scheduler: str  # any transformers SchedulerType: linear, cosine, constant_with_warmup, ...
+    warmup_ratio: float
+    weight_decay: float
+    precision: str  # auto: bf16 on a CUDA GPU that has it, else fp16 on CUDA, fp32 on CPU
+    gradient_checkpointing: bool  # VLMs: trade compute for activation memory
+    eval_every: int  # steps between validation CER measurements
+    eval_samples: int  # validation frames used for them
+    checkpoint_every: int
+    logging_every: int
+    merge: bool  # VLMs: also write LoRA-merged weights that load without peft
+    train_backbone: bool  # built-in recogniser: False trains only the SVTR neck and CTC head (3x faster)
+    augment: bool  # built-in recogniser: jitter the line crop's margins and contrast
 
     def __post_init__(self) -> None:
         require(self.max_steps > 0 and self.batch_size > 0 and self.gradient_accumulation > 0,
