@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import build, parse_crop, read_params, run_stage
+from zhtw_subtitles.core.config import build, parse_crop, run_stage, stage_params
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.reading.inference import read_frames
 from zhtw_subtitles.reading.predictions import save_timed_predictions
-from zhtw_subtitles.reading.readers import InferConfig, base_reader
+from zhtw_subtitles.reading.readers import base_reader, instruction
 
 TEST = Path("data/synth/test")
 TRAIN_JSON = Path("data/llava/train.json")
@@ -18,13 +18,13 @@ SPEED = Path("metrics/speed/base.json")
 
 
 def main() -> None:
-    params = read_params()
-    crop = parse_crop(params.get("crop"))
+    params = stage_params("baselines")
+    crop = parse_crop(params["crop"])
+    batch_size = params["infer"]["batch_size"]
     count = len(read_manifest(TEST))
-    infer = build(InferConfig, params.get("infer"), "infer")
-    base = base_reader(build(ModelConfig, params.get("model"), "model"), infer.prompt_or(params), TRAIN_JSON, params["seed"])
+    base = base_reader(build(ModelConfig, params["model"], "model"), instruction(params), TRAIN_JSON, params["seed"])
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, SPEED, lambda: read_frames(base, shard_frames(TEST), crop, infer.batch_size, count))
+        save_timed_predictions(staging, SPEED, lambda: read_frames(base, shard_frames(TEST), crop, batch_size, count))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import build, read_params, run_stage
+from zhtw_subtitles.core.config import build, run_stage, stage_params
 from zhtw_subtitles.dataset.llava_json import (
     JsonConfig,
     build_records,
@@ -16,8 +16,8 @@ OUT_DIR = Path("data/llava")
 
 
 def main() -> None:
-    params = read_params()
-    config = build(JsonConfig, params.get("json"), "json")
+    params = stage_params("build_json")
+    config = build(JsonConfig, params["json"], "json")
     seed = params["seed"]
     train, val = split_by_text(build_records(read_manifest(SYNTH / "train"), config.prompts, seed), config.val_fraction, seed)
     test = build_records(read_manifest(SYNTH / "test"), config.prompts, seed)

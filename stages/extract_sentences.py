@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import ConfigError, build, read_params, run_stage
+from zhtw_subtitles.core.config import ConfigError, build, run_stage, stage_params
 from zhtw_subtitles.core.io import write_lines, write_metrics
 from zhtw_subtitles.text.corpora import CorpusSettings, open_corpus
 from zhtw_subtitles.text.extraction import extract_lines
@@ -13,8 +13,8 @@ METRICS = Path("metrics/sentences.json")
 
 
 def main() -> None:
-    params = read_params()
-    config = build(SentenceConfig, params.get("sentences"), "sentences")
+    params = stage_params("extract_sentences")
+    config = build(SentenceConfig, params["sentences"], "sentences")
     corpus = params["corpus"]
     sources = open_corpus(corpus, CorpusSettings.from_params(params))
     lines, counts = extract_lines(sources, config, params["seed"])

@@ -13,8 +13,8 @@ from zhtw_subtitles.core.config import (
     ConfigError,
     build,
     parse_crop,
-    read_params,
     run_stage,
+    stage_params,
 )
 from zhtw_subtitles.dataset.llava_json import read_conversations
 from zhtw_subtitles.models.registry import ModelConfig, is_ctc_recognizer, load_base
@@ -46,7 +46,7 @@ def subtitles(json_path: Path) -> dict[str, str]:
 
 
 def finetune_recognizer(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
-    crop = parse_crop(params.get("crop"))
+    crop = parse_crop(params["crop"])
     train_texts = subtitles(LLAVA / "train.json")
     val_keys = list(subtitles(LLAVA / "val.json"))[: config.eval_samples]
     keys = [*train_texts, *val_keys]
@@ -64,8 +64,8 @@ def finetune_recognizer(params: dict, model_config: ModelConfig, config: Finetun
 
 
 def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
-    lora = build(LoraConfig, params.get("lora"), "lora")
-    crop = parse_crop(params.get("crop"))
+    lora = build(LoraConfig, params["lora"], "lora")
+    crop = parse_crop(params["crop"])
     train_examples = read_examples(LLAVA / "train.json", SYNTH)
     val_examples = read_examples(LLAVA / "val.json", SYNTH, limit=config.eval_samples)
     if not train_examples or not val_examples:
@@ -84,10 +84,10 @@ def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig
 
 
 def main() -> None:
-    params = read_params()
-    model_config = build(ModelConfig, params.get("model"), "model")
-    config = build(FinetuneConfig, params.get("finetune"), "finetune")
-    settings = {key: params.get(key) for key in ("model", "finetune", "lora", "crop", "seed")}
+    params = stage_params("finetune")
+    model_config = build(ModelConfig, params["model"], "model")
+    config = build(FinetuneConfig, params["finetune"], "finetune")
+    settings = {key: params[key] for key in ("model", "finetune", "lora", "crop", "seed")}
     # Resume only a run of the same settings, data and training code.
     stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH.iterdir()), *library_files()])
     route = finetune_recognizer if is_ctc_recognizer(model_config.base) else finetune_vlm

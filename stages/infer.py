@@ -7,8 +7,8 @@ from zhtw_subtitles.core.config import (
     ConfigError,
     build,
     parse_crop,
-    read_params,
     run_stage,
+    stage_params,
 )
 from zhtw_subtitles.dataset.frames import folder_frames, shard_frames
 from zhtw_subtitles.dataset.predictions_csv import write_csv_predictions
@@ -16,7 +16,7 @@ from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.reading.inference import read_frames
 from zhtw_subtitles.reading.predictions import save_timed_predictions
-from zhtw_subtitles.reading.readers import InferConfig, trained_reader
+from zhtw_subtitles.reading.readers import InferConfig, instruction, trained_reader
 
 TEST = Path("data/synth/test")
 MODEL_DIR = Path("models/recognizer")
@@ -25,13 +25,13 @@ SPEED = Path("metrics/speed/finetuned.json")
 
 
 def main() -> None:
-    params = read_params()
-    config = build(InferConfig, params.get("infer"), "infer")
-    crop = parse_crop(params.get("crop"))
+    params = stage_params("infer")
+    config = build(InferConfig, params["infer"], "infer")
+    crop = parse_crop(params["crop"])
     count = len(read_manifest(TEST))
     if count == 0:
         raise ConfigError(f"{TEST} holds no frames: set render.num_test_images > 0 and run `dvc repro render_synth`")
-    model = trained_reader(MODEL_DIR, build(ModelConfig, params.get("model"), "model"), config.prompt_or(params))
+    model = trained_reader(MODEL_DIR, build(ModelConfig, params["model"], "model"), instruction(params))
     frames_dir = Path(config.frames_dir) if config.frames_dir else None
     if frames_dir and not frames_dir.is_dir():
         raise ConfigError(f"infer.frames_dir '{frames_dir}' is not a folder")

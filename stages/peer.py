@@ -4,7 +4,7 @@ model experiments never re-run it."""
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import parse_crop, read_params, run_stage
+from zhtw_subtitles.core.config import parse_crop, run_stage, stage_params
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.reading.peer import RapidOcrPeer
@@ -17,7 +17,7 @@ SPEED = Path("metrics/speed/peer.json")
 
 
 def main() -> None:
-    peer = RapidOcrPeer(parse_crop(read_params().get("crop")))
+    peer = RapidOcrPeer(parse_crop(stage_params("peer")["crop"]))
     count = len(read_manifest(TEST))
     with atomic_dir(OUT_DIR) as staging:
         save_timed_predictions(staging, SPEED, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), count))

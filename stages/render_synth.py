@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import build, read_params, run_stage
+from zhtw_subtitles.core.config import build, run_stage, stage_params
 from zhtw_subtitles.core.io import read_lines, write_metrics
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import resolve_fonts
@@ -15,8 +15,8 @@ METRICS = Path("metrics/render.json")
 
 
 def main() -> None:
-    params = read_params()
-    config = build(RenderConfig, params.get("render"), "render")
+    params = stage_params("render_synth")
+    config = build(RenderConfig, params["render"], "render")
     faces = resolve_fonts(config.fonts, config.font_dir)
     backgrounds, corrupt = find_backgrounds(config.use_embedded_backgrounds, config.background_dir)
     for path in corrupt:

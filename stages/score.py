@@ -3,7 +3,7 @@ metrics/cer_by_length.csv (a dvc plot) and metrics/worst_predictions.png."""
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import write_text
-from zhtw_subtitles.core.config import ConfigError, parse_crop, read_params, run_stage
+from zhtw_subtitles.core.config import ConfigError, parse_crop, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.predictions_csv import read_csv_predictions
@@ -30,7 +30,7 @@ def predictions_of(model: str, ids: list[str]) -> list[str]:
 
 
 def main() -> None:
-    crop = parse_crop(read_params().get("crop"))
+    crop = parse_crop(stage_params("score")["crop"])
     manifest = read_manifest(TEST)
     if not manifest:
         raise ConfigError(f"{TEST} holds no frames to score")

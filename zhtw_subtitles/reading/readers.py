@@ -26,12 +26,15 @@ from zhtw_subtitles.reading.inference import BandReader, LineReader
 
 @dataclass(frozen=True)
 class InferConfig:
-    batch_size: int = 64
-    frames_dir: str | None = None  # e.g. the competition's test/ folder: adds submission.csv
-    prompt: str | None = None  # VLMs: the instruction; null takes the first of json.prompts
+    """The `infer` params."""
+    batch_size: int
+    frames_dir: str | None  # e.g. the competition's test/ folder: adds submission.csv
+    prompt: str | None  # VLMs: the instruction; null takes the first of json.prompts
 
-    def prompt_or(self, params: dict) -> str:
-        return self.prompt or params["json"]["prompts"][0]
+
+def instruction(params: dict) -> str:
+    """The VLM instruction at inference, from the params `infer.prompt` and `json.prompts`."""
+    return params["infer"]["prompt"] or params["json"]["prompts"][0]
 
 
 def trained_reader(folder: Path, config: ModelConfig, prompt: str) -> LineReader | BandReader:
