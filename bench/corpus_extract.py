@@ -23,7 +23,9 @@ import opencc
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from results import write_results
 
+from zhtw_subtitles.core.config import default_config, default_params
 from zhtw_subtitles.text.corpora import CorpusSettings, open_corpus, read_corpus
 from zhtw_subtitles.text.extraction import extract_lines
 from zhtw_subtitles.text.sentences import SentenceConfig
@@ -32,7 +34,8 @@ TARGET_LINES_PER_S = 200_000
 
 
 def synthetic_lines(count: int, seed: int = 0) -> list[str]:
-    phrases = sorted({p for text in read_corpus("embedded") for p in re.split(r"[，。！？、\n]", text) if p.strip()})
+    embedded = read_corpus("embedded", CorpusSettings.from_params(default_params()))
+    phrases = sorted({p for text in embedded for p in re.split(r"[，。！？、\n]", text) if p.strip()})
     rng = random.Random(seed)
     lines = []
     for _ in range(count):
@@ -72,13 +75,14 @@ def main() -> None:
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     lines = synthetic_lines(args.lines)
-    config = SentenceConfig(convert_zh_tw=True)  # OpenCC on, as for a corpus that is not zh-TW already
+    # OpenCC on, as for a corpus that is not zh-TW already
+    config = default_config(SentenceConfig, "sentences", convert_zh_tw=True)
     with tempfile.TemporaryDirectory() as tmp:
         parquet = Path(tmp, "multiturn_chat/data/train-00000-of-00001.parquet")
         parquet.parent.mkdir(parents=True)
         pq.write_table(pa.table({"instruction": [""] * len(lines), "output": lines}), parquet)
         del lines
-        sources = open_corpus("multiturn_chat", CorpusSettings(corpus_dir=Path(tmp)))
+        sources = open_corpus("multiturn_chat", CorpusSettings.from_params({**default_params(), "corpus_dir": tmp}))
         ours_s, (kept, counts) = fastest(args.repeats, lambda: extract_lines(sources, config, seed=0))
         naive_rows = min(args.naive_lines, args.lines)
         naive_s, naive_kept = fastest(args.repeats, lambda: naive_study_loop(parquet, naive_rows))
@@ -87,6 +91,12 @@ def main() -> None:
     print(f"naive pandas iterrows loop: {naive:9,.0f} lines/s  {naive_s:6.1f} s for {naive_rows:,} lines, {naive_kept:,} kept")
     print(f"extract_sentences:          {ours:9,.0f} lines/s  {ours_s:6.1f} s for {args.lines:,} lines, {len(kept):,} kept")
     print(f"speed-up: {ours / naive:.1f}x; target >= {TARGET_LINES_PER_S:,} lines/s: {'met' if ours >= TARGET_LINES_PER_S else 'NOT met'}")
+    write_results("corpus_extract", {
+        "input_lines": args.lines, "pieces": counts["pieces"], "cores_used": 1, "runs_each": args.repeats,
+        "naive_lines_per_s": round(naive), "naive_input_lines": naive_rows,
+        "extract_sentences_lines_per_s": round(ours), "lines_kept": len(kept),
+        "speed_up": round(ours / naive, 1), "target_lines_per_s": TARGET_LINES_PER_S,
+    })
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
+from results import write_results
 
 from zhtw_subtitles.core.config import parse_crop
 from zhtw_subtitles.dataset.frames import shard_frames
@@ -45,6 +46,11 @@ def main() -> None:
     print(f"peer (rapidocr det + rec, whole frame): {theirs:7.2f} frames/s")
     print(f"infer (band + line locator + recogniser): {ours:7.2f} frames/s")
     print(f"speed-up: {ours / theirs:.1f}x (target >= 10x)")
+    write_results("inference", {
+        "frames": len(frames), "frame_sizes": sizes, "model": args.model, "batch_size": params["infer"]["batch_size"],
+        "peer_frames_per_s": round(theirs, 2), "infer_frames_per_s": round(ours, 2),
+        "speed_up": round(ours / theirs, 1), "target_speed_up": 10,
+    })
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from rapidocr import RapidOCR
+from results import write_results
 
 from zhtw_subtitles.dataset.shards import read_split
 from zhtw_subtitles.reading.band import (
@@ -116,12 +117,17 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     scores = evaluate(args.split, args.limit, args.threads)
     frames = len(next(iter(scores.values())).ious)
+    figures = {name: {"mean_iou": round(float(np.mean(score.ious)), 3),
+                      "share_iou_at_least_0.7": round(float(np.mean(np.asarray(score.ious) >= 0.7)), 3),
+                      "share_found": round(score.found / frames, 3),
+                      "ms_per_frame": round(1000 * score.seconds / frames, 1)}
+               for name, score in scores.items()}
     print(f"{frames} frames of {args.split}, {args.threads} threads")
     print(f"{'method':<48} {'mean IoU':>8} {'IoU>=0.7':>8} {'found':>6} {'ms/frame':>9}")
-    for name, score in scores.items():
-        ious = np.asarray(score.ious)
-        print(f"{name:<48} {ious.mean():8.3f} {np.mean(ious >= 0.7):8.3f} {score.found / frames:6.3f} "
-              f"{1000 * score.seconds / frames:9.1f}")
+    for name, figure in figures.items():
+        print(f"{name:<48} {figure['mean_iou']:8.3f} {figure['share_iou_at_least_0.7']:8.3f} "
+              f"{figure['share_found']:6.3f} {figure['ms_per_frame']:9.1f}")
+    write_results("line_finder", {"frames": frames, "split": str(args.split), "threads": args.threads, "methods": figures})
 
 
 if __name__ == "__main__":

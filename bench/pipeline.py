@@ -4,11 +4,13 @@ Usage: python bench/pipeline.py
 """
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
+from results import write_results
 
 from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo
 
@@ -28,6 +30,10 @@ def main() -> None:
     total = sum(timings.values())
     print(f"{'total':18s} {total:7.1f} s = {total / 60:.1f} min (target <= 15 min)")
     print(scores)
+    write_results("pipeline", {
+        "stage_s": {stage: round(seconds, 1) for stage, seconds in timings.items()},
+        "total_s": round(total, 1), "target_s": 15 * 60, "scores": json.loads(scores),
+    })
 
 
 if __name__ == "__main__":

@@ -14,14 +14,15 @@ import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from results import write_results
 
-from zhtw_subtitles.core.config import build
+from zhtw_subtitles.core.config import default_config, default_params
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts
 from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split, resolve_workers
-from zhtw_subtitles.text.corpora import read_corpus
+from zhtw_subtitles.text.corpora import CorpusSettings, read_corpus
 from zhtw_subtitles.text.sentences import SentenceConfig, SentenceExtractor
 
 
@@ -44,8 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     faces = list(embedded_fonts().values())
     backgrounds, _ = find_backgrounds(True, None)
-    config = build(RenderConfig, {}, "render")
-    sentences = SentenceExtractor(SentenceConfig(), seed=0).lines(read_corpus("hsk"))
+    config = default_config(RenderConfig, "render")
+    hsk = read_corpus("hsk", CorpusSettings.from_params(default_params()))
+    sentences = SentenceExtractor(default_config(SentenceConfig, "sentences"), seed=0).lines(hsk)
     with tempfile.TemporaryDirectory() as tmp:
         ours, study = Path(tmp, "ours"), Path(tmp, "study")
         ours.mkdir()
@@ -66,6 +68,12 @@ def main() -> None:
     print(f"study baseline (1 process, file per image): {args.images / study_s:7.1f} images/s  {study_mb:6.1f} MiB in {args.images} files")
     print(f"render_synth (shards):                      {args.images / ours_s:7.1f} images/s  {ours_mb:6.1f} MiB in {-(-args.images // config.shard_size) + 1} files")
     print(f"speed-up: {study_s / ours_s:.2f}x (target >= 4x)")
+    write_results("render", {
+        "images": args.images, "frame_sizes": sizes, "workers": resolve_workers(config.workers),
+        "study_baseline_images_per_s": round(args.images / study_s, 1), "study_baseline_mib": round(study_mb, 1),
+        "render_synth_images_per_s": round(args.images / ours_s, 1), "render_synth_mib": round(ours_mb, 1),
+        "speed_up": round(study_s / ours_s, 2), "target_speed_up": 4,
+    })
 
 
 if __name__ == "__main__":
