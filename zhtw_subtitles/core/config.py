@@ -57,7 +57,7 @@ def stage_params(stage: str, params_path: Path = PARAMS_FILE, dvc_path: Path = D
         for depth, part in enumerate([*parents, leaf]):
             if not isinstance(value, dict) or part not in value:
                 raise ConfigError(f"{params_path} has no key '{'.'.join([*parents, leaf][:depth + 1])}', which stage "
-                                  f"'{stage}' reads: add it (the repository's params.yaml lists every key)")
+                                  f"'{stage}' reads: add it (see docs/params.md)")
             value = value[part]
         for depth, part in enumerate(parents):
             target = target.setdefault(part, StageParams(stage, {}, ".".join(parents[:depth + 1]) + "."))
