@@ -9,10 +9,9 @@ import itertools
 import time
 from pathlib import Path
 
-import yaml
 from results import write_results
 
-from zhtw_subtitles.core.config import parse_crop
+from zhtw_subtitles.core.config import default_params, parse_crop
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.models.registry import load_for_inference
 from zhtw_subtitles.reading.inference import read_frames
@@ -32,8 +31,8 @@ def main() -> None:
     parser.add_argument("--model", default="models/recognizer", help="a saved model folder or a built-in base name")
     parser.add_argument("--test", default="data/synth/test")
     args = parser.parse_args()
-    params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
-    crop = parse_crop(params.get("crop"))
+    params = default_params()
+    crop = parse_crop(params["crop"])
     frames = list(itertools.islice(shard_frames(Path(args.test)), args.frames))
     model = load_for_inference(args.model)
     peer = RapidOcrPeer(crop)

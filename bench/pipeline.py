@@ -12,11 +12,12 @@ from pathlib import Path
 import yaml
 from results import write_results
 
+from zhtw_subtitles.core.config import default_params
 from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo
 
 
 def main() -> None:
-    defaults = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    defaults = default_params()
     stages = list(yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
     timings = {}
     with tempfile.TemporaryDirectory() as tmp:
