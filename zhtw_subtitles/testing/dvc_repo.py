@@ -13,7 +13,7 @@ import yaml
 from zhtw_subtitles.remote.local_s3 import LocalS3
 
 REPO = Path(__file__).resolve().parents[2]
-PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "stages", "zhtw_subtitles", "data/raw")
+PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "stages", "zhtw_subtitles", "data/raw", "data/videos")
 
 TINY_PARAMS = {
     "corpus": "hsk",
