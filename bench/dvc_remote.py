@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import write_results
+
 from zhtw_subtitles.remote.local_s3 import LocalS3
 from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo, files_moved
 
@@ -62,6 +64,14 @@ def main() -> None:
         if label == STEPS[0][0]:
             print(f"{command}: {files} files for {images} synthetic images = {files / images * 1000:.2f} files per "
                   f"1,000 images (target <= 2)")
+    write_results("dvc_remote", {
+        "synthetic_images": images,
+        "moves": [{"command": command, "outputs": label, "files": files, "mb": round(size / 1e6, 1),
+                   "seconds": round(seconds, 1)} for command, label, files, size, seconds in rows],
+        "rendered_frame_files_per_1000_images": {command: round(files / images * 1000, 2)
+                                                 for command, label, files, _, _ in rows if label == STEPS[0][0]},
+        "target_files_per_1000_images": 2,
+    })
 
 
 if __name__ == "__main__":
