@@ -1,4 +1,4 @@
-"""The PyTorch PP-OCRv6 recogniser against the rapidocr ONNX export it is loaded from."""
+"""transformers' PP-OCRv6 recogniser, filled from the rapidocr ONNX export, against that export on onnxruntime."""
 from __future__ import annotations
 
 import copy
@@ -11,12 +11,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
+from transformers import (
+    PPLCNetV4Config,
+    PPOCRV6SmallRecConfig,
+    PPOCRV6SmallRecForTextRecognition,
+)
 
 from zhtw_subtitles.models.ctc import BLANK_INDEX, CtcCharset, UnknownCharactersError
 from zhtw_subtitles.models.ppocr_rec import (
-    load_from_onnx,
+    load_rapidocr_weights,
     preprocess,
     rapidocr_onnx_path,
+    recognizer_config,
+)
+from zhtw_subtitles.models.recognizer import (
+    SubtitleRecognizer,
+    pretrained_ppocr_v6_small,
 )
 
 LINE = "你說這話是什麼意思"
@@ -36,9 +46,10 @@ def render_line(text: str, fill, background, stroke_width: int = 0, font_size: i
 
 
 @pytest.fixture(scope="module")
-def loaded() -> tuple[torch.nn.Module, CtcCharset]:
+def loaded() -> tuple[SubtitleRecognizer, CtcCharset]:
     torch.set_num_threads(2)
-    return load_from_onnx(rapidocr_onnx_path())
+    model = pretrained_ppocr_v6_small()
+    return model, model.charset
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +74,7 @@ def test_matches_onnxruntime_on_noise(loaded, session, batch, width):
     model, _ = loaded
     images = random_batch(batch, width)
     with torch.no_grad():
-        probabilities = model.probabilities(images).numpy()
+        probabilities = model.net(images).softmax(-1).numpy()
     expected = session.run(None, {"x": images.numpy()})[0]
     assert probabilities.shape == expected.shape
     assert np.abs(probabilities - expected).max() < 1e-4
@@ -73,7 +84,8 @@ def test_matches_onnxruntime_on_rendered_lines(loaded, session, subtitle_lines):
     model, _ = loaded
     images = preprocess(subtitle_lines)
     with torch.no_grad():
-        probabilities = model.probabilities(images).numpy()
+        # The native forward: what plain transformers computes, softmax included.
+        probabilities = PPOCRV6SmallRecForTextRecognition.forward(model, images).last_hidden_state.numpy()
     expected = session.run(None, {"x": images.numpy()})[0]
     assert probabilities.shape == expected.shape
     assert np.abs(probabilities - expected).max() < 1e-4
@@ -105,13 +117,13 @@ def test_preprocess_caps_width_by_squeezing():
 def test_reads_rendered_subtitle_line(loaded, subtitle_lines, line_index):
     model, charset = loaded
     with torch.no_grad():
-        logits = model(preprocess([subtitle_lines[line_index]]))
+        logits = model(preprocess([subtitle_lines[line_index]])).logits
     assert charset.decode_greedy(logits) == [LINE]
 
 
 def test_charset_matches_head_and_rapidocr_layout(loaded):
     model, charset = loaded
-    assert charset.num_classes == model.head.out_features == 18710
+    assert charset.num_classes == model.head.head.out_features == model.config.head_out_channels == 18710
     assert charset.characters[-1] == " " and charset.encode("!") == [1]
 
 
@@ -170,13 +182,13 @@ def test_adam_steps_lower_ctc_loss(loaded, subtitle_lines):
     losses = []
     for _ in range(4):
         optimizer.zero_grad()
-        loss = ctc_loss(model(images), targets)
+        loss = ctc_loss(model(images).logits, targets)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
     assert all(parameter.grad is not None for parameter in model.parameters())
     assert all(torch.isfinite(parameter.grad).all() for parameter in model.parameters())
-    assert model.backbone.stem.stem1.conv.weight.grad.abs().sum() > 0
+    assert model.model.backbone.encoder.convolution.stem1.convolution.weight.grad.abs().sum() > 0
     assert losses[-1] < 0.5 * losses[0], losses
 
 
@@ -184,11 +196,38 @@ def test_frozen_batchnorm_keeps_eval_behaviour_in_train_mode(loaded, subtitle_li
     model, _ = loaded
     images = preprocess(subtitle_lines)
     with torch.no_grad():
-        eval_logits = model(images)
-        frozen = copy.deepcopy(model)
-        frozen.freeze_batchnorm_stats = True
-        frozen_logits = frozen.train()(images)
-        batch_stat_logits = copy.deepcopy(model).train()(images)
+        eval_logits = model(images).logits
+        frozen = copy.deepcopy(model).train()
+        frozen_logits = frozen(images).logits
+        batch_stats = torch.nn.Module.train(copy.deepcopy(model))  # what training would do without the freeze
+        batch_stat_logits = batch_stats(images).logits
     assert torch.allclose(frozen_logits, eval_logits, atol=1e-5)
     assert not torch.allclose(batch_stat_logits, eval_logits, atol=1e-3)
-    assert torch.equal(frozen.neck.skip_conv.bn.running_mean, model.neck.skip_conv.bn.running_mean)
+    skip_norm = "head.encoder.conv_block.0.normalization.running_mean"
+    assert torch.equal(frozen.state_dict()[skip_norm], model.state_dict()[skip_norm])
+    assert not torch.equal(batch_stats.state_dict()[skip_norm], model.state_dict()[skip_norm])
+
+
+def unloaded_native(config: PPOCRV6SmallRecConfig) -> PPOCRV6SmallRecForTextRecognition:
+    model = PPOCRV6SmallRecForTextRecognition(config)
+    model.head.encoder.norm.eps = 1e-6  # the export's final LayerNorm
+    return model
+
+
+def test_loading_names_a_parameter_whose_shape_differs():
+    expected = r"head\.head\.weight is \(18714, 120\) but .*linear_8\.w_0 gives \(18710, 120\)"
+    with pytest.raises(ValueError, match=expected):
+        load_rapidocr_weights(unloaded_native(recognizer_config(18714)))
+
+
+def test_loading_names_a_layer_whose_epsilon_differs():
+    # The native default layer_norm_eps (1e-6) is not the 1e-5 of Paddle's SVTR blocks.
+    with pytest.raises(ValueError, match=r"svtr_block\.0\.layer_norm1 .*epsilon 1e-06, the graph uses 1e-05"):
+        load_rapidocr_weights(unloaded_native(PPOCRV6SmallRecConfig(head_out_channels=18710)))
+
+
+def test_loading_names_parameters_the_export_has_no_weights_for():
+    config = recognizer_config(18710)
+    config.backbone_config = PPLCNetV4Config(use_learnable_affine_block=True)  # scale and bias after each stem ReLU
+    with pytest.raises(ValueError, match=r"no graph weight for .*convolution\.stem1\.lab\.bias"):
+        load_rapidocr_weights(unloaded_native(config))

@@ -1,12 +1,18 @@
 """The fine-tunable recogniser around the PP-OCRv6 network: Hugging Face saving, ONNX export, the model registry."""
 from __future__ import annotations
 
+import json
+
+import numpy as np
+import onnxruntime
 import pytest
 import torch
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
+from transformers import AutoModelForTextRecognition, PPOCRV6SmallRecForTextRecognition
 
 from zhtw_subtitles.core.config import ConfigError
-from zhtw_subtitles.models.ppocr_rec import preprocess
+from zhtw_subtitles.models.ctc import CtcCharset
+from zhtw_subtitles.models.ppocr_rec import preprocess, rapidocr_onnx_path
 from zhtw_subtitles.models.recognizer import (
     LABEL_PAD,
     OnnxRecognizer,
@@ -35,7 +41,8 @@ def test_save_pretrained_round_trip_and_onnx_reads_the_same(base, tmp_path):
     pixel_values = preprocess([subtitle("你說這話是什麼意思"), subtitle("謝謝你 明天見")])
     base.save_pretrained(tmp_path)
     base.export_onnx(tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", "model.onnx"}
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", "preprocessor_config.json",
+                                                   "model.onnx"}
     reloaded = load_saved(tmp_path)
     assert torch.equal(reloaded.net(pixel_values), base.net(pixel_values))
     assert base.read(pixel_values)[0] == "你說這話是什麼意思"
@@ -53,7 +60,25 @@ def test_added_characters_grow_the_head_without_changing_old_readings(tmp_path):
     assert model.charset.num_classes == classes + 1 and model.charset.encode("‧") == [classes]
     assert model.read(pixel_values) == before
     model.save_pretrained(tmp_path)
-    assert load_saved(tmp_path).charset.encode("哈利‧波特")[-3] == classes
+    reloaded = load_saved(tmp_path)
+    assert reloaded.charset.encode("哈利‧波特")[-3] == classes
+    assert reloaded.config.head_out_channels == classes + 1 and reloaded.read(pixel_values) == before
+
+
+def test_saved_folder_loads_with_plain_transformers(base, tmp_path):
+    """What the README shows: the Auto class gives the native model, which reads like the export, and the folder's
+    preprocessor_config.json holds the dictionary as transformers' PP-OCR image processor expects it."""
+    base.save_pretrained(tmp_path)
+    model = AutoModelForTextRecognition.from_pretrained(tmp_path).eval()
+    assert type(model) is PPOCRV6SmallRecForTextRecognition
+    pixel_values = preprocess([subtitle("你說這話是什麼意思"), subtitle("謝謝你 明天見")])
+    with torch.no_grad():
+        probabilities = model(pixel_values).last_hidden_state.numpy()
+    session = onnxruntime.InferenceSession(str(rapidocr_onnx_path()), providers=["CPUExecutionProvider"])
+    assert np.abs(probabilities - session.run(None, {"x": pixel_values.numpy()})[0]).max() < 1e-4
+    character_list = json.loads((tmp_path / "preprocessor_config.json").read_text(encoding="utf-8"))["character_list"]
+    assert character_list == ["blank", *base.charset.characters]
+    assert CtcCharset(character_list[1:]).decode_greedy(torch.from_numpy(probabilities)) == base.read(pixel_values)
 
 
 def test_ctc_loss_ignores_label_padding(base):

@@ -1,6 +1,9 @@
-"""The CTC text-line recogniser in Hugging Face form: `save_pretrained` writes config.json (with the character
-dictionary) and model.safetensors, and `SubtitleRecognizer.from_pretrained(folder)` loads them back.
-`export_onnx` adds model.onnx, which `OnnxRecognizer` runs with onnxruntime, about twice as fast on a CPU.
+"""The CTC text-line recogniser: transformers' PPOCRV6SmallRecForTextRecognition with a CTC dictionary and loss.
+
+`save_pretrained` writes config.json and model.safetensors as the native class reads them, plus the dictionary where
+transformers' own PP-OCR image processor keeps it (`character_list` in preprocessor_config.json, "blank" first), so
+plain transformers loads a saved folder too. `SubtitleRecognizer.from_pretrained(folder)` loads it back with the
+dictionary. `export_onnx` adds model.onnx, which `OnnxRecognizer` runs with onnxruntime, about twice as fast on a CPU.
 """
 from __future__ import annotations
 
@@ -12,63 +15,77 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PPOCRV6SmallRecConfig, PPOCRV6SmallRecForTextRecognition
 from transformers.modeling_outputs import ModelOutput
 
 from zhtw_subtitles.models.ctc import BLANK_INDEX, CtcCharset
 from zhtw_subtitles.models.ppocr_rec import (
     INPUT_HEIGHT,
     MIN_INPUT_WIDTH,
-    PPOCRv6SmallRec,
+    CtcNetwork,
     charset_from_onnx,
-    load_from_onnx,
+    freeze_batchnorm_statistics,
+    load_rapidocr_weights,
+    match_paddle_final_norm,
     rapidocr_onnx_path,
+    recognizer_config,
 )
 
 LABEL_PAD = -100  # the Trainer's padding value for labels
 ONNX_FILE = "model.onnx"
+PROCESSOR_FILE = "preprocessor_config.json"
+# What PaddleOCR's CTCLabelDecode (and transformers' post_process_text_recognition) put at class 0.
+BLANK_ENTRY = "blank"
 
 
-class SubtitleRecognizerConfig(PretrainedConfig):
-    model_type = "zhtw_subtitle_ctc"
+class SubtitleRecognizer(PPOCRV6SmallRecForTextRecognition):
+    """PP-OCRv6 small + its CTC dictionary + CTC loss. Input: `pixel_values` N x 3 x 48 x W (ppocr_rec.preprocess).
 
-    def __init__(self, characters: Sequence[str] = (), input_height: int = INPUT_HEIGHT,
-                 min_input_width: int = MIN_INPUT_WIDTH, freeze_batchnorm_stats: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.characters = list(characters)
-        self.input_height = input_height
-        self.min_input_width = min_input_width
-        self.freeze_batchnorm_stats = freeze_batchnorm_stats
+    `forward` returns the logits (the native forward returns their softmax) and, given labels, the CTC loss.
+    BatchNorm statistics never update in training (ppocr_rec.freeze_batchnorm_statistics).
+    """
 
-
-class SubtitleRecognizer(PreTrainedModel):
-    """PP-OCRv6 small recogniser + CTC loss. Input: `pixel_values` N x 3 x 48 x W (see ppocr_rec.preprocess)."""
-
-    config_class = SubtitleRecognizerConfig
-    main_input_name = "pixel_values"
-
-    def __init__(self, config: SubtitleRecognizerConfig):
+    def __init__(self, config: PPOCRV6SmallRecConfig, characters: Sequence[str] = ()):
         super().__init__(config)
-        self.charset = CtcCharset(config.characters)
-        self.net = PPOCRv6SmallRec(self.charset.num_classes, config.freeze_batchnorm_stats)
-        self.post_init()
+        self.charset = CtcCharset(characters)
+        if self.charset.num_classes != config.head_out_channels:
+            raise ValueError(f"{len(self.charset.characters)} characters + blank do not fit a head of "
+                             f"{config.head_out_channels} classes")
+        match_paddle_final_norm(self.head.encoder)
 
-    def _init_weights(self, module) -> None:
-        """Weights come from the pretrained export or a checkpoint, never from a random initialiser."""
+    @property
+    def net(self) -> CtcNetwork:
+        """The network up to the logits, made of this model's own modules (it holds no weights of its own)."""
+        return CtcNetwork(self.model, self.head.encoder, self.head.head)
 
     def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None) -> ModelOutput:
         logits = self.net(pixel_values)
         loss = None if labels is None else ctc_loss(logits, labels)
         return ModelOutput(loss=loss, logits=logits)
 
+    def train(self, mode: bool = True) -> SubtitleRecognizer:
+        super().train(mode)
+        freeze_batchnorm_statistics(self)
+        return self
+
     def read(self, pixel_values: torch.Tensor) -> list[str]:
         with torch.inference_mode():
             return self.charset.decode_greedy(self.net(pixel_values))
 
+    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
+        super().save_pretrained(save_directory, *args, **kwargs)
+        processor = {"image_processor_type": "PPOCRV6SmallRecImageProcessor",
+                     "character_list": [BLANK_ENTRY, *self.charset.characters]}
+        (Path(save_directory) / PROCESSOR_FILE).write_text(json.dumps(processor, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def from_pretrained(cls, folder, *args, **kwargs) -> SubtitleRecognizer:
+        return super().from_pretrained(folder, *args, characters=saved_characters(folder), **kwargs)
+
     def export_onnx(self, folder: Path) -> Path:
         """Write `folder`/model.onnx: pixel_values N x 3 x 48 x W -> logits N x T x C, batch and width dynamic."""
         path = Path(folder) / ONNX_FILE
-        example = torch.zeros(2, 3, self.config.input_height, self.config.min_input_width)
+        example = torch.zeros(2, 3, INPUT_HEIGHT, MIN_INPUT_WIDTH)
         torch.onnx.export(self.net.eval(), (example,), str(path), dynamo=False, opset_version=17,
                           input_names=["pixel_values"], output_names=["logits"],
                           dynamic_axes={"pixel_values": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "time"}})
@@ -76,10 +93,10 @@ class SubtitleRecognizer(PreTrainedModel):
 
     def add_characters(self, new: Sequence[str]) -> None:
         """Grow the dictionary and the CTC head by `new` characters (fine-tuning data the base never saw)."""
-        new = [c for c in dict.fromkeys(new) if c not in set(self.config.characters)]
+        new = [c for c in dict.fromkeys(new) if c not in set(self.charset.characters)]
         if not new:
             return
-        head = self.net.head
+        head = self.head.head
         grown = torch.nn.Linear(head.in_features, head.out_features + len(new))
         with torch.no_grad():
             grown.weight[: head.out_features] = head.weight
@@ -88,9 +105,15 @@ class SubtitleRecognizer(PreTrainedModel):
             # the old classes, so no argmax (and no reading of the base) changes until training moves it.
             grown.weight[head.out_features:] = head.weight.mean(0)
             grown.bias[head.out_features:] = head.bias.min()
-        self.net.head = grown
-        self.config.characters = [*self.config.characters, *new]
-        self.charset = CtcCharset(self.config.characters)
+        self.head.head = grown
+        self.config.head_out_channels = grown.out_features
+        self.charset = CtcCharset([*self.charset.characters, *new])
+
+
+def saved_characters(folder: Path) -> list[str]:
+    """The dictionary of a folder written by `save_pretrained` (character_list without its blank entry)."""
+    processor = json.loads((Path(folder) / PROCESSOR_FILE).read_text(encoding="utf-8"))
+    return processor["character_list"][1:]
 
 
 def ctc_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -104,9 +127,9 @@ def ctc_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def pretrained_ppocr_v6_small() -> SubtitleRecognizer:
     """PP-OCRv6 small (PaddleOCR, Apache-2.0) from the ONNX export inside the rapidocr wheel: no download."""
-    net, charset = load_from_onnx(rapidocr_onnx_path())
-    model = SubtitleRecognizer(SubtitleRecognizerConfig(characters=charset.characters))
-    model.net.load_state_dict(net.state_dict())
+    charset = charset_from_onnx(rapidocr_onnx_path())
+    model = SubtitleRecognizer(recognizer_config(charset.num_classes), charset.characters)
+    load_rapidocr_weights(model)
     return model.eval()
 
 
@@ -125,8 +148,7 @@ class OnnxRecognizer:
     @classmethod
     def from_folder(cls, folder: Path) -> OnnxRecognizer:
         """A folder written by `save_pretrained` + `export_onnx`."""
-        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-        return cls(Path(folder) / ONNX_FILE, CtcCharset(config["characters"]))
+        return cls(Path(folder) / ONNX_FILE, CtcCharset(saved_characters(folder)))
 
     @classmethod
     def pretrained_ppocr_v6_small(cls) -> OnnxRecognizer:

@@ -14,9 +14,9 @@ from pathlib import Path
 from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.models.recognizer import (
     ONNX_FILE,
+    PROCESSOR_FILE,
     OnnxRecognizer,
     SubtitleRecognizer,
-    SubtitleRecognizerConfig,
     pretrained_ppocr_v6_small,
 )
 
@@ -51,7 +51,8 @@ def is_ctc_recognizer(name: str | Path) -> bool:
     if str(name) in BUILT_IN:
         return True
     config = Path(name) / "config.json"
-    return config.is_file() and json.loads(config.read_text(encoding="utf-8")).get("model_type") == SubtitleRecognizerConfig.model_type
+    model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type") if config.is_file() else None
+    return model_type == SubtitleRecognizer.config_class.model_type
 
 
 def load_base(name: str) -> SubtitleRecognizer:
@@ -62,13 +63,13 @@ def load_base(name: str) -> SubtitleRecognizer:
         return load_saved(folder)
     raise ConfigError(
         f"unknown model.base '{name}': use one of {sorted(BUILT_IN)} or a folder holding a saved model "
-        "(config.json + model.safetensors); hub downloads are not possible offline"
+        f"(config.json + model.safetensors + {PROCESSOR_FILE}); hub downloads are not possible offline"
     )
 
 
 def load_saved(folder: Path) -> SubtitleRecognizer:
     folder = Path(folder)
-    missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
+    missing = [name for name in ("config.json", "model.safetensors", PROCESSOR_FILE) if not (folder / name).is_file()]
     if missing:
         raise ConfigError(f"{folder} lacks {', '.join(missing)}: run `dvc repro finetune` (or `dvc pull`) first")
     return SubtitleRecognizer.from_pretrained(folder).eval()

@@ -36,7 +36,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from zhtw_subtitles.models.char_tokenizer import build_char_tokenizer
 from zhtw_subtitles.models.new_vlm import llama_text_config, save_new_vlm
-from zhtw_subtitles.models.ppocr_rec import INPUT_HEIGHT, PPOCRv6SmallRec, preprocess
+from zhtw_subtitles.models.ppocr_rec import INPUT_HEIGHT, CtcNetwork, preprocess
 from zhtw_subtitles.models.recognizer import (
     SubtitleRecognizer,
     pretrained_ppocr_v6_small,
@@ -64,12 +64,11 @@ class SubtitleLineEncoderConfig(PretrainedConfig):
     model_type = "zhtw_line_encoder"
 
     def __init__(self, input_width: int = INPUT_WIDTH, token_pool: int = TOKEN_POOL, hidden_size: int = ENCODER_DIM,
-                 freeze_batchnorm_stats: bool = True, **kwargs):
+                 **kwargs):
         super().__init__(**kwargs)
         self.input_width = input_width
         self.token_pool = token_pool
         self.hidden_size = hidden_size  # Llava's projector reads the vision tower's width here
-        self.freeze_batchnorm_stats = freeze_batchnorm_stats
 
     @property
     def num_image_tokens(self) -> int:
@@ -77,9 +76,10 @@ class SubtitleLineEncoderConfig(PretrainedConfig):
 
 
 class SubtitleLineEncoder(PreTrainedModel):
-    """PP-OCRv6 small's backbone and neck: pixel_values N x 3 x 48 x W (W <= input_width) -> N x num_image_tokens
-    x 120. Each line is encoded at its own width (no time spent on the batch's padding, and the same tokens in any
-    batch): W/8 tokens, averaged in groups of `token_pool`, zero-padded to the fixed count every image has.
+    """PP-OCRv6 small's backbone and neck (ppocr_rec.CtcNetwork.encoder: transformers' native modules, BatchNorm
+    statistics frozen): pixel_values N x 3 x 48 x W (W <= input_width) -> N x num_image_tokens x 120. Each line is
+    encoded at its own width (no time spent on the batch's padding, and the same tokens in any batch): W/8 tokens,
+    averaged in groups of `token_pool`, zero-padded to the fixed count every image has.
 
     Returns them as the only hidden state, where LlavaModel.get_image_features picks its `vision_feature_layer`
     (-1) from; with `vision_feature_select_strategy="full"` all of them become image tokens.
@@ -90,8 +90,7 @@ class SubtitleLineEncoder(PreTrainedModel):
 
     def __init__(self, config: SubtitleLineEncoderConfig):
         super().__init__(config)
-        self.net = PPOCRv6SmallRec(num_classes=1, freeze_batchnorm_stats=config.freeze_batchnorm_stats)
-        self.net.head = torch.nn.Identity()  # the CTC classifier is not part of the encoder
+        self.net = CtcNetwork.encoder()  # the CTC classifier is not part of the encoder
         # Frozen in training, the encoder gives a line the same tokens every epoch: computing them once makes
         # later epochs cost only the language model (the encoder is most of a step's time on a CPU).
         self.frozen_tokens: dict[bytes, torch.Tensor] = {}
