@@ -1,59 +1,132 @@
-"""Fine-tuning with the Hugging Face Trainer: DVCLive logs, checkpoints, and resume after kill -9."""
+"""Fine-tuning the built-in recogniser through stages/finetune.py itself: DVCLive logs, checkpoints, resume after
+kill -9, and validation subtitles holding characters the recogniser has no class for."""
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from zhtw_subtitles.training.trainer import FINGERPRINT, last_complete_checkpoint
+from zhtw_subtitles.core.config import ConfigError, default_config
+from zhtw_subtitles.models.ctc import CtcCharset
+from zhtw_subtitles.models.ppocr_rec import charset_from_onnx, rapidocr_onnx_path
+from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
+from zhtw_subtitles.testing.dvc_repo import DvcRepo
+from zhtw_subtitles.training.finetune_ctc import train
+from zhtw_subtitles.training.line_data import LineCrop, LineDataset, collate
+from zhtw_subtitles.training.trainer import FINGERPRINT, FinetuneConfig, last_complete_checkpoint
 
-JOB = Path(__file__).with_name("finetune_job.py")
+# 仴 伓 佡 侒: Han characters the embedded fonts draw but PP-OCRv6's dictionary lacks.
+CORPUS = ["我知道了", "明天見", "謝謝你", "今天天氣很好", "這是一個國際學校", "你說這話是什麼意思", "我們走吧", "晚安",
+          "好久不見", "沒關係", "他叫仴", "我看伓", "這個佡", "那是侒"]
+LIVE = Path("metrics/finetune")
+CHECKPOINTS = Path("models/checkpoints")
 
 
-def start_job(workdir: Path, max_steps: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(JOB.parent)}
-    return subprocess.Popen([sys.executable, str(JOB), str(workdir), str(max_steps)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def some_line(text: str) -> LineCrop:
+    return LineCrop(text, np.zeros((32, 96, 3), np.uint8), text)
 
 
-def logged_steps(workdir: Path) -> list[int]:
-    table = workdir / "live/plots/metrics/train/loss.tsv"
+def test_lines_with_characters_the_recogniser_lacks_are_left_out_and_counted(capsys):
+    charset = CtcCharset("我看見你明天")
+    dataset = LineDataset([some_line("我看見你"), some_line("你看伓"), some_line("明天"), some_line("伓佡")], charset,
+                          augment=False, seed=0)
+    assert [line.text for line in dataset.lines] == ["我看見你", "明天"]
+    assert dataset[1]["labels"] == charset.encode("明天")
+    assert "left out 2 of 4 lines: they hold characters the recogniser has no class for (伓佡)" in capsys.readouterr().out
+
+
+def test_an_empty_validation_set_is_a_clear_error(tmp_path):
+    charset = CtcCharset("我看")
+    config = default_config(FinetuneConfig, "finetune", max_steps=1, batch_size=1)
+    with pytest.raises(ConfigError, match="1 training and 0 validation lines"):
+        train(pretrained_ppocr_v6_small(), LineDataset([some_line("我看")], charset, True, 0),
+              LineDataset([some_line("伓")], charset, False, 0), collate, config, 0, tmp_path / "ck", tmp_path / "live", "x")
+
+
+@pytest.fixture(scope="module")
+def data_repo(tmp_path_factory) -> DvcRepo:
+    """The pipeline up to build_json on CORPUS; some validation subtitles hold a character of no training line."""
+    root = tmp_path_factory.mktemp("finetune") / "repo"
+    repo = DvcRepo.create(root, {"corpus": "files", "corpus_files": {"zh_tw": True},
+                                 "sentences": {"space_join_prob": 0.0, "test_fraction": 0.2},
+                                 "render": {"num_images": 16}, "json": {"val_fraction": 0.5}})
+    (root / "data/raw/files").mkdir(parents=True, exist_ok=True)
+    (root / "data/raw/files/lines.txt").write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
+    repo.run("dvc", "repro", "build_json")
+    return repo
+
+
+def fresh_copy(repo: DvcRepo, root: Path, finetune: dict) -> DvcRepo:
+    shutil.copytree(repo.root, root, symlinks=True)
+    copy = DvcRepo(root)
+    copy.set_params({"finetune": {"batch_size": 4, "eval_samples": 6, "logging_every": 1, **finetune}})
+    return copy
+
+
+def answers(repo: DvcRepo, split: str) -> list[str]:
+    return [r["conversations"][1]["value"] for r in json.loads((repo.root / f"data/llava/{split}.json").read_text("utf-8"))]
+
+
+def start_stage(repo: DvcRepo) -> subprocess.Popen:
+    return subprocess.Popen(["python", "stages/finetune.py"], cwd=repo.root, env=repo.env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def logged_steps(repo: DvcRepo, metric: str = "train/loss") -> list[int]:
+    table = repo.root / LIVE / f"plots/metrics/{metric}.tsv"
     return [int(line.split("\t")[0]) for line in table.read_text().splitlines()[1:]] if table.exists() else []
 
 
+def complete_checkpoints(repo: DvcRepo) -> list[int]:
+    return sorted(int(p.parent.name.split("-")[1]) for p in (repo.root / CHECKPOINTS).glob("checkpoint-*/trainer_state.json"))
+
+
 @pytest.mark.slow
-def test_rerun_after_kill_9_resumes_from_the_last_checkpoint(tmp_path):
-    job = start_job(tmp_path, 40)
-    checkpoint = tmp_path / "checkpoints" / "checkpoint-10" / "trainer_state.json"
+def test_validation_subtitles_nobody_taught_are_left_out_not_a_crash(data_repo, tmp_path):
+    repo = fresh_copy(data_repo, tmp_path / "repo", {"max_steps": 2, "eval_every": 2, "checkpoint_every": 2})
+    known = set(charset_from_onnx(rapidocr_onnx_path()).characters) | {c for text in answers(repo, "train") for c in text}
+    val = answers(repo, "val")
+    unteachable = [text for text in val if set(text) - known]
+    assert 0 < len(unteachable) < len(val), f"the corpus no longer puts both kinds of line in validation: {val}"
+    result = repo.run("python", "stages/finetune.py")
+    assert f"left out {len(unteachable)} of {len(val)} lines" in result.stdout
+    summary = json.loads((repo.root / LIVE / "metrics.json").read_text())
+    assert summary["step"] == 2 and "cer" in summary["val"]
+
+
+@pytest.mark.slow
+def test_rerun_after_kill_9_resumes_from_the_last_checkpoint(data_repo, tmp_path):
+    repo = fresh_copy(data_repo, tmp_path / "repo", {"max_steps": 20, "eval_every": 5, "checkpoint_every": 5})
+    stage = start_stage(repo)
     deadline = time.monotonic() + 300
-    # Kill after steps past the checkpoint were logged: the rerun must redo them without logging them twice.
-    while not (checkpoint.exists() and logged_steps(tmp_path) and logged_steps(tmp_path)[-1] > 10):
-        assert job.poll() is None, job.stderr.read()
+    # Kill once steps past a checkpoint were logged: the rerun must redo them without logging them twice.
+    while not (complete_checkpoints(repo) and logged_steps(repo) and logged_steps(repo)[-1] > complete_checkpoints(repo)[-1]):
+        assert stage.poll() is None, stage.stdout.read()
         assert time.monotonic() < deadline, "no checkpoint within 5 minutes"
         time.sleep(0.05)
-    job.send_signal(signal.SIGKILL)
-    job.wait()
-    assert not (tmp_path / "model").exists()
+    stage.send_signal(signal.SIGKILL)
+    stage.wait()
+    last_checkpoint = complete_checkpoints(repo)[-1]
+    assert last_checkpoint < 20
+    loss_table = repo.root / LIVE / "plots/metrics/train/loss.tsv"
+    logged_before_checkpoint = loss_table.read_text().splitlines()[: 1 + last_checkpoint]
+    assert not (repo.root / "models/recognizer").exists() and not list((repo.root / "models").glob(".recognizer*"))
 
-    rerun = start_job(tmp_path, 40)
-    assert rerun.wait(timeout=600) == 0, rerun.stderr.read()
-    live_params = yaml.safe_load((tmp_path / "live" / "params.yaml").read_text())
-    resumed_at = int(live_params["resumed_from"].split("-")[1])
-    assert resumed_at in {10, 15, 20, 25, 30, 35}
-    loss_steps = logged_steps(tmp_path)
-    assert loss_steps == list(range(1, 41))  # continued from the checkpoint: no restart, no step logged twice
-    state = json.loads((tmp_path / "checkpoints/checkpoint-40/trainer_state.json").read_text())
-    assert state["global_step"] == 40
-    summary = json.loads((tmp_path / "live/metrics.json").read_text())
-    assert summary["step"] == 40 and "cer" in summary["val"]
-    assert (tmp_path / "model" / "model.safetensors").exists()
+    repo.run("python", "stages/finetune.py")
+    assert yaml.safe_load((repo.root / LIVE / "params.yaml").read_text())["resumed_from"] == f"checkpoint-{last_checkpoint}"
+    assert logged_steps(repo) == list(range(1, 21))  # no step lost, none logged twice
+    assert loss_table.read_text().splitlines()[: 1 + last_checkpoint] == logged_before_checkpoint
+    assert logged_steps(repo, "val/cer") == [5, 10, 15, 20]
+    summary = json.loads((repo.root / LIVE / "metrics.json").read_text())
+    assert summary["step"] == 20 and "cer" in summary["val"]
+    assert (repo.root / "models/recognizer/model.safetensors").exists()
 
 
 def test_checkpoints_of_other_settings_are_discarded(tmp_path):

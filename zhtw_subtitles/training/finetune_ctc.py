@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from transformers import EvalPrediction, Trainer
 
+from zhtw_subtitles.core.config import ConfigError
 from zhtw_subtitles.models.ctc import CtcCharset
 from zhtw_subtitles.models.recognizer import LABEL_PAD, SubtitleRecognizer
 from zhtw_subtitles.scoring.metrics import score
@@ -38,6 +39,9 @@ def best_path(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def train(model: SubtitleRecognizer, train_set, val_set, collate, config: FinetuneConfig, seed: int,
           checkpoints: Path, live_dir: Path, settings_fingerprint: str) -> SubtitleRecognizer:
+    if not len(train_set) or not len(val_set):
+        raise ConfigError(f"{len(train_set)} training and {len(val_set)} validation lines to fine-tune on; both need at "
+                          "least one: raise render.num_images or json.val_fraction")
     use_all_cores()
     model.net.backbone.requires_grad_(config.train_backbone)
     resume_from = last_complete_checkpoint(checkpoints, settings_fingerprint)

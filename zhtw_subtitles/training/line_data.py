@@ -37,7 +37,16 @@ class LineDataset(torch.utils.data.Dataset):
     """Line crops with their CTC labels; with `augment`, each access jitters the crop's margins and contrast."""
 
     def __init__(self, lines: list[LineCrop], charset: CtcCharset, augment: bool, seed: int):
-        self.lines = [line for line in lines if line.image is not None]
+        decoded = [line for line in lines if line.image is not None]
+        # A line holding a character the recogniser has no class for (a validation subtitle with a character that
+        # neither the training lines nor the base dictionary hold) can never be read right, however it trains: it
+        # would only add an error no training step can remove, so it is left out, with a count (the test CER of
+        # the score stage still counts such characters).
+        self.lines = [line for line in decoded if not charset.unknown_characters(line.text)]
+        if len(self.lines) < len(decoded):
+            unknown = dict.fromkeys(c for line in decoded for c in charset.unknown_characters(line.text))
+            print(f"left out {len(decoded) - len(self.lines)} of {len(decoded)} lines: they hold characters the "
+                  f"recogniser has no class for ({''.join(unknown)})")
         self.labels = [charset.encode(line.text) for line in self.lines]
         self.augment = augment
         self.rng = np.random.default_rng(seed)
