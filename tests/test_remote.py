@@ -71,6 +71,7 @@ def test_second_box_pulls_everything_and_nothing_reruns(first_box, s3, tmp_path)
 def test_experiments_travel_and_apply_with_their_outputs(first_box, s3, tmp_path):
     for name, change in EXPERIMENTS.items():
         first_box.run("dvc", "exp", "run", "-n", name, "-S", change)
+    ran = experiment_rows(first_box)
     pushed = first_box.run("dvc", "exp", "push", "origin", *EXPERIMENTS).stdout
     assert all(name in pushed for name in EXPERIMENTS)
 
@@ -79,8 +80,8 @@ def test_experiments_travel_and_apply_with_their_outputs(first_box, s3, tmp_path
         repo.run("dvc", "exp", "pull", "origin", name)
     shown = experiment_rows(repo)
     assert set(EXPERIMENTS) <= set(shown)
-    for name in EXPERIMENTS:
-        assert shown[name]["metrics/scores.json"]["data"]["finetuned"]["cer"] >= 0  # above 1 when it inserts
+    for name in EXPERIMENTS:  # each experiment arrives with the scores it was run to
+        assert shown[name]["metrics/scores.json"]["data"] == ran[name]["metrics/scores.json"]["data"]
 
     repo.run("dvc", "exp", "apply", "fast-lr")
     assert UP_TO_DATE in repo.run("dvc", "status").stdout  # every output is there and matches the experiment

@@ -12,14 +12,12 @@ from PIL import Image, ImageDraw, ImageFont
 from transformers import AutoModelForImageTextToText
 
 from zhtw_subtitles.models.char_tokenizer import END_OF_TURN, build_char_tokenizer
-from zhtw_subtitles.models.ppocr_rec import preprocess
 from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
 from zhtw_subtitles.models.subtitle_vlm import (
     SubtitleLineEncoderConfig,
     build_subtitle_vlm,
 )
 from zhtw_subtitles.models.vlm_models import load_processor
-from zhtw_subtitles.reading.band import find_text_line, line_crop
 from zhtw_subtitles.synth.fonts import embedded_fonts
 from zhtw_subtitles.testing.tiny_vlms import build_tiny_vlm, config_and_processor
 from zhtw_subtitles.text.sentences import is_han
@@ -147,13 +145,13 @@ def test_subtitle_vlm_starts_from_the_recognizer_head(subtitle_vlm):
 
 
 def test_subtitle_vlm_reads_the_located_line(subtitle_vlm):
+    """Wherever the line sits in the band, the model sees the same pixels: the line, located and cut out."""
     _, processor = load(subtitle_vlm)
-    band = subtitle_band()
-    assert find_text_line(np.asarray(band)) is not None
-    line = Image.fromarray(line_crop(np.asarray(band), crop=None))
-    width = SUBTITLE_VLM_SIZES["input_width"]
-    expected = preprocess([line], min_width=width, max_width=width)
-    assert torch.equal(processor.image_processor(band, return_tensors="pt")["pixel_values"], expected)
+    scene = subtitle_band(width=2400, height=600)  # the line is centred at (1200, 300)
+    line_low_right = scene.crop((0, 0, 1920, 378))  # the line centred at (1200, 300) of the band
+    line_high_left = scene.crop((480, 222, 2400, 600))  # at (720, 78)
+    seen = [processor.image_processor(band, return_tensors="pt")["pixel_values"] for band in (line_low_right, line_high_left)]
+    assert torch.equal(seen[0], seen[1])
 
 
 def test_subtitle_vlm_keeps_the_recogniser_encoder(subtitle_vlm):
