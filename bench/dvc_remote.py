@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results import write_results
+from results import shown, write_results
 
 from zhtw_subtitles.remote.local_s3 import LocalS3
 from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo, files_moved
@@ -59,17 +59,17 @@ def main() -> None:
     print(f"{images} synthetic images (metrics/render.json); local SeaweedFS S3 on 127.0.0.1")
     print(f"{'':5s} {'outputs':16s} {'files':>6s} {'MB':>8s} {'seconds':>8s} {'MB/s':>7s}")
     for command, label, files, size, seconds in rows:
-        print(f"{command:5s} {label:16s} {files:6d} {size / 1e6:8.1f} {seconds:8.1f} {size / 1e6 / seconds:7.1f}")
-    for command, label, files, _, _ in rows:
-        if label == STEPS[0][0]:
-            print(f"{command}: {files} files for {images} synthetic images = {files / images * 1000:.2f} files per "
-                  f"1,000 images (target <= 2)")
+        print(f"{command:5s} {label:16s} {shown(files):>6s} {size / 1e6:8.1f} {seconds:8.1f} {size / 1e6 / seconds:7.1f}")
+    # files_moved is None where DVC's summary line is missing: no measurement, which must not read as 0 files.
+    per_1000 = {command: None if files is None else round(files / images * 1000, 2)
+                for command, label, files, _, _ in rows if label == STEPS[0][0]}
+    for command, figure in per_1000.items():
+        print(f"{command}: {shown(figure)} files per 1,000 synthetic images (target <= 2)")
     write_results("dvc_remote", {
         "synthetic_images": images,
         "moves": [{"command": command, "outputs": label, "files": files, "mb": round(size / 1e6, 1),
                    "seconds": round(seconds, 1)} for command, label, files, size, seconds in rows],
-        "rendered_frame_files_per_1000_images": {command: round(files / images * 1000, 2)
-                                                 for command, label, files, _, _ in rows if label == STEPS[0][0]},
+        "rendered_frame_files_per_1000_images": per_1000,
         "target_files_per_1000_images": 2,
     })
 

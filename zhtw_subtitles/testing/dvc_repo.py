@@ -24,10 +24,15 @@ TINY_PARAMS = {
 }
 
 
-def files_moved(output: str, verb: str) -> int:
-    """N of DVC's closing 'N files pushed' / 'N files fetched'; 0 when it found everything up to date."""
+def files_moved(output: str, verb: str) -> int | None:
+    """N of DVC's closing summary 'N files pushed' / 'N files fetched, M files added'; 0 when the summary leaves
+    `verb` out (DVC drops zero counts, and says "Everything is up to date." when all are zero); None when the output
+    holds no summary at all (a DVC that words it differently): not measured, rather than a 0 that reads as a result."""
     found = re.search(rf"(\d+) files? {verb}", output)
-    return int(found.group(1)) if found else 0
+    if found:
+        return int(found.group(1))
+    summary = "Everything is up to date." in output or re.search(r"^\d+ files? \w+", output, re.MULTILINE)
+    return 0 if summary else None
 
 
 def _merge(base: dict, changes: dict) -> dict:
