@@ -59,6 +59,10 @@ def test_added_characters_grow_the_head_without_changing_old_readings(tmp_path):
     model.add_characters(["‧", "你", "‧"])
     assert model.charset.num_classes == classes + 1 and model.charset.encode("‧") == [classes]
     assert model.read(pixel_values) == before
+    with torch.no_grad():
+        logits = model.net(pixel_values)
+    # On every frame the new class scores at most the mean of the old ones: it takes no argmax until trained.
+    assert torch.all(logits[..., classes] <= logits[..., :classes].mean(-1) + 1e-5)
     model.save_pretrained(tmp_path)
     reloaded = load_saved(tmp_path)
     assert reloaded.charset.encode("哈利‧波特")[-3] == classes
