@@ -4,6 +4,7 @@ Usage: python bench/pipeline.py
 """
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 import time
@@ -17,6 +18,7 @@ from zhtw_subtitles.testing.dvc_repo import REPO, DvcRepo
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help, and no stray arguments
     defaults = default_params()
     stages = list(yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
     timings = {}
