@@ -150,7 +150,7 @@ def _inferred_shapes(proto: onnx.ModelProto, input_shape: tuple[int, ...]) -> di
     for dim, size in zip(fixed.graph.input[0].type.tensor_type.shape.dim, input_shape):
         dim.ClearField("dim_param")
         dim.dim_value = size
-    inferred = shape_inference.infer_shapes(fixed, data_prop=True).graph
+    inferred = shape_inference.infer_shapes(fixed).graph
     shapes = {}
     for info in [*inferred.value_info, *inferred.input, *inferred.output]:
         dims = info.type.tensor_type.shape.dim

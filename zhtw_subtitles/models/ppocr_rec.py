@@ -129,7 +129,7 @@ def preprocess(
 
 def load_rapidocr_weights(model: PPOCRV6SmallRecForTextRecognition, onnx_path: str | Path | None = None) -> None:
     """Fill `model` (sized by `recognizer_config`, final norm matched) with every weight of the ONNX export."""
-    load_onnx_weights(model, onnx_path or rapidocr_onnx_path(), torch.zeros(1, 3, INPUT_HEIGHT, MIN_INPUT_WIDTH))
+    load_onnx_weights(model, onnx_path or rapidocr_onnx_path(), torch.zeros(1, 3, INPUT_HEIGHT, 2 * INPUT_HEIGHT))
 
 
 def charset_from_onnx(onnx_path: str | Path) -> CtcCharset:
