@@ -109,6 +109,9 @@ def preprocess(
     keeping its aspect unless it is wider than the batch; channels are BGR (rapidocr converts PIL's RGB to OpenCV
     order, as PaddleOCR trained), scaled to (x / 255 - 0.5) / 0.5, and zero-padded on the right. The batch width is
     int(height * max(min_width / height, widest w / h)), capped at `max_width` when given (wider lines are squeezed).
+
+    Not transformers' PPOCRV6SmallRecImageProcessor: that one needs torchvision, resizes with torchvision's
+    bilinear (not bit-equal to OpenCV's), and stretches every image of a batch to the widest one's size.
     """
     max_ratio = min_width / height
     for image in images:

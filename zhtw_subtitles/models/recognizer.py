@@ -45,7 +45,7 @@ class SubtitleRecognizer(PPOCRV6SmallRecForTextRecognition):
     BatchNorm statistics never update in training (ppocr_rec.freeze_batchnorm_statistics).
     """
 
-    def __init__(self, config: PPOCRV6SmallRecConfig, characters: Sequence[str] = ()):
+    def __init__(self, config: PPOCRV6SmallRecConfig, characters: Sequence[str]):
         super().__init__(config)
         self.charset = CtcCharset(characters)
         if self.charset.num_classes != config.head_out_channels:
