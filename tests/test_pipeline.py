@@ -42,7 +42,8 @@ def test_repro_writes_every_output(repo):
 @pytest.mark.slow
 def test_model_stages_end_in_scores_for_all_three_readers(repo):
     root = repo.root
-    assert {p.name for p in (root / "models/recognizer").iterdir()} == {"config.json", "model.safetensors", "model.onnx"}
+    assert {p.name for p in (root / "models/recognizer").iterdir()} == {
+        "config.json", "model.safetensors", "preprocessor_config.json", "model.onnx"}
     scores = json.loads((root / "metrics/scores.json").read_text())
     assert set(scores) == {"finetuned", "base", "peer"}
     truths = {row["key"]: row["text"] for row in read_manifest(root / "data/synth/test")}
