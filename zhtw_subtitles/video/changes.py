@@ -10,9 +10,6 @@ import numpy as np
 from zhtw_subtitles.reading.band import Box
 from zhtw_subtitles.reading.lines import find_text_lines, union_box
 
-# Compression moves stroke edges by a pixel from frame to frame: glyph pixels this close count as kept.
-EDGE_TOLERANCE = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-
 
 @dataclass(frozen=True)
 class BandText:
@@ -30,18 +27,13 @@ def band_text(band: np.ndarray) -> BandText:
 
 
 def subtitle_changed(before: BandText, after: BandText, threshold: float) -> bool:
-    """True when the glyphs of one frame are not those of the other: more than `threshold` of all glyph pixels
-    of both have no glyph pixel of the other within a pixel. Two bands without text are the same."""
+    """True when the glyphs of one frame are not those of the other: more than `threshold` of the glyph pixels of
+    both are glyph pixels in one only. Two bands without text are the same. (On the bench video one subtitle
+    differs from itself by at most 0.07 from frame to frame, and from the next subtitle by at least 0.6.)"""
     if not before.has_text or not after.has_text:
         return before.has_text != after.has_text
     x0, y0, x1, y1 = union_box(before.boxes + after.boxes)
     a, b = before.mask[y0:y1, x0:x1], after.mask[y0:y1, x0:x1]
     total = int(cv2.countNonZero(a)) + int(cv2.countNonZero(b))
-    unmatched = _outside(a, b) + _outside(b, a)
-    return unmatched > threshold * total
-
-
-def _outside(mask: np.ndarray, other: np.ndarray) -> int:
-    """Glyph pixels of `mask` with no glyph pixel of `other` within the edge tolerance."""
-    return int(cv2.countNonZero(cv2.subtract(mask, cv2.dilate(other, EDGE_TOLERANCE))))
+    return int(cv2.countNonZero(cv2.bitwise_xor(a, b))) > threshold * total
 
