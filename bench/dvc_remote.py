@@ -59,12 +59,12 @@ def main() -> None:
     print(f"{images} synthetic images (metrics/render.json); local SeaweedFS S3 on 127.0.0.1")
     print(f"{'':5s} {'outputs':16s} {'files':>6s} {'MB':>8s} {'seconds':>8s} {'MB/s':>7s}")
     for command, label, files, size, seconds in rows:
-        print(f"{command:5s} {label:16s} {shown(files):>6s} {size / 1e6:8.1f} {seconds:8.1f} {size / 1e6 / seconds:7.1f}")
+        print(f"{command:5s} {label:16s} {shown(files)!s:>6} {size / 1e6:8.1f} {seconds:8.1f} {size / 1e6 / seconds:7.1f}")
     # files_moved is None where DVC's summary line is missing: no measurement, which must not read as 0 files.
     per_1000 = {command: None if files is None else round(files / images * 1000, 2)
                 for command, label, files, _, _ in rows if label == STEPS[0][0]}
     for command, figure in per_1000.items():
-        print(f"{command}: {shown(figure)} files per 1,000 synthetic images (target <= 2)")
+        print(f"{command}: files per 1,000 synthetic images: {shown(figure)} (target <= 2)")
     write_results("dvc_remote", {
         "synthetic_images": images,
         "moves": [{"command": command, "outputs": label, "files": files, "mb": round(size / 1e6, 1),
