@@ -21,8 +21,9 @@ READING_DEFAULTS = {
     "change_threshold": 0.3,
     "merge_gap_ms": 100,
     "min_confidence": 0.5,
-    "batch_size": 32,
+    "batch_size": 8,
 }
+READ_BATCH_SIZE = 64  # params.yaml infer.batch_size, what the infer stage reads frames with
 READING_HELP = {
     "sample_fps": "frames per second whose subtitle band is compared with the previous one; a change is then "
                   "pinned to its exact frame. A subtitle shown for less than 1/SAMPLE_FPS s may be missed",
@@ -74,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("-o", "--output", type=Path, metavar="CSV", default=Path("submission.csv"),
                       help="the CSV to write (default: submission.csv)")
     _common_options(read)
-    read.add_argument("--batch-size", type=int, default=READING_DEFAULTS["batch_size"],
-                      help=f"frames per recogniser call (default: {READING_DEFAULTS['batch_size']})")
+    read.add_argument("--batch-size", type=int, default=READ_BATCH_SIZE,
+                      help=f"frames per recogniser call (default: {READ_BATCH_SIZE})")
     read.set_defaults(run=_read)
     return parser
 

@@ -55,6 +55,11 @@ def find_text_lines(band: np.ndarray) -> tuple[list[Box], np.ndarray]:
             break
         boxes.append(box)
         remaining[box[1]:box[3]] = 0
+        # Another line of this cue lies within reach of these: the rest of the band need not be searched.
+        _, top, _, bottom = union_box(boxes)
+        reach = round((MAX_LINE_GAP + LINE_HEIGHT_RATIO[1]) * (boxes[0][3] - boxes[0][1]))
+        remaining[:max(0, top - reach)] = 0
+        remaining[bottom + reach:] = 0
     in_lines = np.zeros_like(glyphs)
     for x0, y0, x1, y1 in boxes:
         in_lines[y0:y1, x0:x1] = glyphs[y0:y1, x0:x1]

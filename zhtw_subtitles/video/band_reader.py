@@ -14,6 +14,11 @@ from zhtw_subtitles.reading.lines import padded_crop, union_box
 from zhtw_subtitles.video.cues import Reading
 
 
+# Lines wait until this many batches are queued, then go in order of width: each batch is padded to its widest
+# line, so batches of like widths waste little.
+QUEUED_BATCHES = 4
+
+
 class BatchedBandReader:
     def __init__(self, model, batch_size: int):
         self.model = model
@@ -28,12 +33,11 @@ class BatchedBandReader:
         crops = [padded_crop(band, union_box(boxes))] if self.reads_bands else [padded_crop(band, box) for box in boxes]
         self.lines[ticket] = [None] * len(crops)
         self.queue.extend((ticket, line, np.ascontiguousarray(crop)) for line, crop in enumerate(crops))
-        if len(self.queue) >= self.batch_size:
+        if len(self.queue) >= QUEUED_BATCHES * self.batch_size:
             self.flush()
         return ticket
 
     def flush(self) -> None:
-        # Similar widths together waste less padding.
         self.queue.sort(key=lambda item: item[2].shape[1] / item[2].shape[0])
         for start in range(0, len(self.queue), self.batch_size):
             batch = self.queue[start:start + self.batch_size]

@@ -2,9 +2,12 @@
 a frame in OpenCV's BGR order, converted from YUV for the band's rows only."""
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Full, Queue
 
 import av
 import cv2
@@ -116,6 +119,48 @@ def band_bgr(frame: av.VideoFrame, crop: Crop | None) -> np.ndarray:
                            red[top // 2:bottom // 2].ravel()]).reshape(-1, frame.width)
     bgr = cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
     return bgr[y0 - top:y1 - top, x0:x1]
+
+
+@contextlib.contextmanager
+def decoded_ahead(frames: Iterator[TimedFrame], depth: int) -> Iterator[Iterator[TimedFrame]]:
+    """`frames` decoded in a thread of their own, up to `depth` ahead of the reader: FFmpeg decodes without holding
+    Python's lock, so decoding overlaps the work on the frames already out. A decoding error is raised to the reader;
+    leaving the block stops the thread (before the video may be closed)."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(finished)
+        except BaseException as error:  # handed to the reader, who raises it
+            put(error)
+
+    def read() -> Iterator[TimedFrame]:
+        while (item := queue.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    thread = threading.Thread(target=decode, name="decode", daemon=True)
+    thread.start()
+    try:
+        yield read()
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _plane(plane) -> np.ndarray:

@@ -21,11 +21,12 @@ from zhtw_subtitles.reading.band import Box, Crop
 from zhtw_subtitles.video.band_reader import BatchedBandReader
 from zhtw_subtitles.video.changes import BandText, band_text, subtitle_changed
 from zhtw_subtitles.video.cues import Cue, Stretch, assemble
-from zhtw_subtitles.video.decode import TimedFrame, Video, band_bgr
+from zhtw_subtitles.video.decode import TimedFrame, Video, band_bgr, decoded_ahead
 
 # Bands wider than this are looked at scaled down to it, for half the work on a 720p video; lines are still read
 # at full resolution. At 640 the strokes of a small one-character subtitle thin out until the locator drops it.
 ANALYSIS_WIDTH = 960
+DECODE_AHEAD = 16  # frames
 PROGRESS = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s of video [{elapsed}<{remaining}]"
 
 
@@ -172,9 +173,10 @@ def transcribe_video(path: Path, model, crop: Crop | None, config: VideoReading,
     reader = BatchedBandReader(model, config.batch_size)
     scanner = _Scanner(crop, config, reader)
     end = 0.0
-    with Video(path) as video, tqdm(total=video.info.duration, unit="s", desc=Path(path).name, disable=not progress,
-                                    bar_format=PROGRESS if video.info.duration else None) as bar:
-        for frame in video.frames():
+    with (Video(path) as video, decoded_ahead(video.frames(), DECODE_AHEAD) as frames,
+          tqdm(total=video.info.duration, unit="s", desc=Path(path).name, disable=not progress,
+               bar_format=PROGRESS if video.info.duration else None) as bar):
+        for frame in frames:
             scanner.push(frame)
             end = frame.time + video.shown_for(frame.frame)
             bar.update(max(0.0, frame.time - bar.n))
