@@ -217,7 +217,8 @@ class _StateDict:
 
 def load_onnx_weights(model: nn.Module, onnx_path: str | Path, example: torch.Tensor,
                       graph_order: Callable[[list[ModelLayer]], list[ModelLayer]] | None = None) -> None:
-    """Fill every parameter and buffer of `model` from the export at `onnx_path` (see the module docstring).
+    """Fill every parameter and buffer of `model` from the export at `onnx_path` (see the module docstring); the
+    model is left in eval mode.
 
     `graph_order` rearranges the model's layers where the export runs independent branches in another order than
     the model's forward does.
