@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import tempfile
 import time
 from fractions import Fraction
@@ -92,9 +93,10 @@ def peer_read(peer: RapidOcrPeer, frame: np.ndarray) -> str:
 
 
 def timed(action):
-    start = time.perf_counter()
+    """(value, wall seconds, CPU seconds of all this process's threads) of `action()`."""
+    start, cpu = time.perf_counter(), time.process_time()
     value = action()
-    return value, time.perf_counter() - start
+    return value, time.perf_counter() - start, time.process_time() - cpu
 
 
 def frame_errors(cues: list[Cue], truth, times: list[Fraction]) -> dict:
@@ -136,20 +138,23 @@ def main() -> None:
         truth = bench_cues(args.seconds, np.random.default_rng(0))
         write_subtitled_video(video, truth, args.seconds, size=(1280, 720), fps=30, scenes=(9.0, 12.0, 7.0, 15.0, 11.0, 30.0))
         reference = [Cue(c.start_ms / 1000, c.end_ms / 1000, c.text) for c in truth]
-        ours, our_seconds = timed(lambda: transcribe_video(video, model, crop, reading, progress=False))
+        ours, our_seconds, our_cpu = timed(lambda: transcribe_video(video, model, crop, reading, progress=False))
         peer = RapidOcrPeer(crop)
-        theirs, their_seconds = timed(lambda: peer_transcribe(video, peer))
+        theirs, their_seconds, their_cpu = timed(lambda: peer_transcribe(video, peer))
 
     our_scores, their_scores = timed_scores(reference, ours.cues), timed_scores(reference, theirs)
     our_speed, their_speed = ours.seconds / our_seconds, ours.seconds / their_seconds
-    print(f"video: {ours.seconds:.1f} s, 1280x720 H.264 30 fps, {len(truth)} cues; model: {model_name}")
+    load = os.getloadavg()[0]
+    print(f"video: {ours.seconds:.1f} s, 1280x720 H.264 30 fps, {len(truth)} cues; model: {model_name}; "
+          f"load average {load:.1f} on {os.cpu_count()} cores")
     for name, speed, scores in (("peer (rapidocr, 2 fps, fuzzy merge)", their_speed, their_scores),
                                 ("transcribe", our_speed, our_scores)):
         print(f"{name:36s} {speed:6.2f}x real time  CER {scores['cer']:.4f}  recall {scores['cue_recall']:.3f}  "
               f"precision {scores['cue_precision']:.3f}  start/end error {scores['start_error_ms']:.0f}/"
               f"{scores['end_error_ms']:.0f} ms")
     ratio = their_scores["cer"] / our_scores["cer"] if our_scores["cer"] else None
-    print(f"speed: {our_speed:.1f}x real time (target >= 10x), {our_speed / their_speed:.1f}x the peer (target >= 20x)")
+    print(f"speed: {our_speed:.1f}x real time (target >= 10x), {our_speed / their_speed:.1f}x the peer (target >= 20x); "
+          f"CPU seconds per video second: {our_cpu / ours.seconds:.3f}, the peer {their_cpu / ours.seconds:.3f}")
     print(f"CER: {'not measured (ours is 0)' if ratio is None else f'peer / ours = {ratio:.1f}'} (target >= 2); "
           f"cue recall {our_scores['cue_recall']:.3f} (target >= 0.97)")
     print(f"test video: {test['cues_recovered']}/{test['cues']} cues read right, largest start/end error {test['max_start_error_frames']}/"
@@ -159,6 +164,8 @@ def main() -> None:
         "model": model_name, "reading": params["transcribe"]["reading"],
         "real_time_factor": round(our_speed, 2), "peer_real_time_factor": round(their_speed, 3),
         "speed_up_over_peer": round(our_speed / their_speed, 1), "scores": our_scores, "peer_scores": their_scores,
+        "cpu_s_per_video_s": round(our_cpu / ours.seconds, 4), "peer_cpu_s_per_video_s": round(their_cpu / ours.seconds, 4),
+        "load_average": round(load, 2), "cores": os.cpu_count(),
         "peer_cer_over_ours": None if ratio is None else round(ratio, 2), "test_video": test,
         "targets": {"real_time_factor": 10, "speed_up_over_peer": 20, "peer_cer_over_ours": 2, "cue_recall": 0.97,
                     "max_error_frames": 1},

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -50,7 +51,7 @@ def transcribe(video: Path, output: Path, *options: str) -> list[Cue]:
 
 def assert_recovered(cues: list[Cue], truth: tuple[TimedText, ...], times: list[Fraction]) -> None:
     assert [cue.text for cue in cues] == [cue.text for cue in truth]
-    period = max(float(b - a) for a, b in zip(times, times[1:]))
+    period = max(float(b - a) for a, b in pairwise(times))
     for cue, true in zip(cues, truth):
         # Exactly the first frame showing the subtitle and the first frame after it (to the .srt's millisecond) ...
         assert cue.start == pytest.approx(first_frame_at(times, true.start_ms / 1000), abs=0.0015), true.text
@@ -71,7 +72,7 @@ def test_recovers_every_cue_text_and_frame(test_video, tmp_path):
 def test_variable_frame_rate_uses_each_frames_timestamp(tmp_path):
     cues = (TimedText(200, 1500, "我們明天見"), TimedText(1900, 3300, "謝謝你的幫忙"))
     times = write_subtitled_video(tmp_path / "vfr.mp4", cues, duration_s=3.8, fps=25, vfr=True, scenes=(2.0, 2.0))
-    assert len({b - a for a, b in zip(times, times[1:])}) == 2  # frames of 40 and 60 ms
+    assert len({b - a for a, b in pairwise(times)}) == 2  # frames of 40 and 60 ms
     assert_recovered(transcribe(tmp_path / "vfr.mp4", tmp_path / "vfr.srt"), cues, times)
 
 
@@ -99,14 +100,14 @@ def test_bad_video_is_a_clear_error_and_writes_nothing(test_video, tmp_path, cap
     assert not output.exists() and not any(output.parent.glob("*"))
 
 
-def test_video_cut_inside_its_frames_is_reported_truncated(test_video, tmp_path):
+def test_video_cut_inside_its_frames_is_reported_truncated(tmp_path, capsys):
     """An MP4 whose index comes first opens fine; decoding then runs out of frames."""
-    video, _ = test_video
     faststart = tmp_path / "faststart.mp4"
     write_subtitled_video(faststart, TEST_CUES[:1], duration_s=2.0, movflags="faststart")
     cut = truncate(faststart, tmp_path / "cut.mp4", fraction=0.6)
     output = tmp_path / "cut.srt"
     assert cli.main(["transcribe", str(cut), "-o", str(output), "--model", MODEL, "--quiet"]) == 2
+    assert "the file is truncated" in capsys.readouterr().err
     assert not output.exists()
 
 

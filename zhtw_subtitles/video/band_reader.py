@@ -13,7 +13,6 @@ from zhtw_subtitles.reading.band import Box
 from zhtw_subtitles.reading.lines import padded_crop, union_box
 from zhtw_subtitles.video.cues import Reading
 
-
 # Lines wait until this many batches are queued, then go in order of width: each batch is padded to its widest
 # line, so batches of like widths waste little.
 QUEUED_BATCHES = 4
