@@ -39,7 +39,7 @@ def main() -> None:
     read_frames(model, frames[:8], crop, 64)  # warm-up: onnxruntime plans on its first runs
     peer.read(frames[0].pixels)
     ours = frames_per_s(lambda fs: read_frames(model, fs, crop, params["infer"]["batch_size"]), frames)
-    theirs = frames_per_s(lambda fs: read_frames_one_by_one(peer.read, fs), frames)
+    theirs = frames_per_s(lambda fs: read_frames_one_by_one(peer.read, fs, crop), frames)
     sizes = sorted({f"{f.pixels.shape[1]}x{f.pixels.shape[0]}" for f in frames})
     print(f"frames: {len(frames)} ({', '.join(sizes)}), model: {args.model}")
     print(f"peer (rapidocr det + rec, whole frame): {theirs:7.2f} frames/s")

@@ -20,7 +20,7 @@ def main() -> None:
     peer = RapidOcrPeer(parse_crop(stage_params("peer")["crop"]))
     count = len(read_manifest(TEST))
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, SPEED, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), count))
+        save_timed_predictions(staging, SPEED, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), peer.crop, count))
 
 
 if __name__ == "__main__":

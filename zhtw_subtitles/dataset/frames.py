@@ -20,6 +20,25 @@ class Frame:
     pixels: np.ndarray | None  # BGR uint8; None when the file could not be decoded
 
 
+def as_bgr8(image: np.ndarray) -> np.ndarray | None:
+    """`image` as a BGR uint8 array: grey and alpha images, 16-bit and float pixels are converted; None when it is
+    no picture (empty, or a channel count other than 1, 3 or 4)."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.size == 0 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        return None
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype.kind == "f":
+        scale = 255 if image.max(initial=0) <= 1 else 1  # floats in [0, 1] or already in [0, 255]
+        image = np.clip(image * scale, 0, 255).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        return None
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR) if image.shape[2] == 4 else image
+
+
 def decode_frame(jpeg: bytes) -> np.ndarray | None:
     return cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR) if jpeg else None
 

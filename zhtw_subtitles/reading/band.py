@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from zhtw_subtitles.dataset.frames import as_bgr8
+
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, end-exclusive
 Crop = tuple[float, float, float, float]  # left, top, right, bottom as fractions of the frame
 
@@ -57,6 +59,16 @@ def crop_band(frame: np.ndarray, crop: Crop | None) -> np.ndarray:
     return frame[y0:y1, x0:x1]
 
 
+def usable_band(frame: np.ndarray | None, crop: Crop | None) -> np.ndarray | None:
+    """The band of `frame` (any picture as_bgr8 takes), or None when there is no frame or its band is too small to
+    hold a subtitle line."""
+    frame = None if frame is None else as_bgr8(frame)
+    if frame is None:
+        return None
+    band = crop_band(frame, crop)
+    return band if min(band.shape[:2]) >= MIN_LINE_HEIGHT else None
+
+
 def find_text_line(band: np.ndarray) -> Box | None:
     """Box of the subtitle line (glyphs and outline) inside `band` (BGR or grey uint8); None when there is none."""
     if band.ndim not in (2, 3) or band.shape[0] < MIN_LINE_HEIGHT or band.shape[1] < MIN_LINE_HEIGHT:
@@ -76,7 +88,11 @@ def find_text_line(band: np.ndarray) -> Box | None:
 
 def line_crop(frame: np.ndarray, crop: Crop | None = DEFAULT_BAND, pad_fraction: float = 0.15) -> np.ndarray:
     """The subtitle line of `frame` with `pad_fraction` of its height as margin; the whole band if none is found."""
-    band = crop_band(frame, crop)
+    return line_of_band(crop_band(frame, crop), pad_fraction)
+
+
+def line_of_band(band: np.ndarray, pad_fraction: float = 0.15) -> np.ndarray:
+    """The subtitle line of `band`, as `line_crop` cuts it."""
     box = find_text_line(band)
     if box is None:
         return band

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from zhtw_subtitles.dataset.frames import Frame, to_pil
 from zhtw_subtitles.models.ppocr_rec import preprocess
-from zhtw_subtitles.reading.band import crop_band, line_crop
+from zhtw_subtitles.reading.band import line_of_band, usable_band
 
 
 class LineReader(Protocol):
@@ -29,7 +29,8 @@ class BandReader(Protocol):
 
 def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, batch_size: int,
                 total: int | None = None) -> tuple[list[str], list[str], list[str]]:
-    """(ids, texts, unreadable ids): undecodable frames are predicted as empty and reported."""
+    """(ids, texts, unreadable ids): frames that could not be decoded, or whose band is too small to hold a line,
+    are predicted as empty and reported."""
     ids, texts, unreadable = [], [], []
     batch: list[tuple[int, np.ndarray]] = []
     reads_bands = getattr(model, "reads_bands", False)
@@ -45,10 +46,11 @@ def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, b
     for frame in tqdm(frames, total=total, desc="infer", unit="frame"):
         ids.append(frame.id)
         texts.append("")
-        if frame.pixels is None:
+        band = usable_band(frame.pixels, crop)
+        if band is None:
             unreadable.append(frame.id)
             continue
-        batch.append((len(texts) - 1, crop_band(frame.pixels, crop) if reads_bands else line_crop(frame.pixels, crop)))
+        batch.append((len(texts) - 1, band if reads_bands else line_of_band(band)))
         if len(batch) == batch_size:
             flush()
     if batch:
