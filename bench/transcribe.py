@@ -152,10 +152,11 @@ def main() -> None:
         print(f"{name:36s} {speed:6.2f}x real time  CER {scores['cer']:.4f}  recall {scores['cue_recall']:.3f}  "
               f"precision {scores['cue_precision']:.3f}  start/end error {scores['start_error_ms']:.0f}/"
               f"{scores['end_error_ms']:.0f} ms")
-    ratio = their_scores["cer"] / our_scores["cer"] if our_scores["cer"] else None
+    half_or_less = our_scores["cer"] <= their_scores["cer"] / 2
     print(f"speed: {our_speed:.1f}x real time (target >= 10x), {our_speed / their_speed:.1f}x the peer (target >= 20x); "
           f"CPU seconds per video second: {our_cpu / ours.seconds:.3f}, the peer {their_cpu / ours.seconds:.3f}")
-    print(f"CER: {'not measured (ours is 0)' if ratio is None else f'peer / ours = {ratio:.1f}'} (target >= 2); "
+    print(f"CER: ours {our_scores['cer']:.4f}, the peer's {their_scores['cer']:.4f}: "
+          f"{'at most half' if half_or_less else 'more than half'} of it (target: at most half); "
           f"cue recall {our_scores['cue_recall']:.3f} (target >= 0.97)")
     print(f"test video: {test['cues_recovered']}/{test['cues']} cues read right, largest start/end error {test['max_start_error_frames']}/"
           f"{test['max_end_error_frames']} frames (target <= 1)")
@@ -166,9 +167,9 @@ def main() -> None:
         "speed_up_over_peer": round(our_speed / their_speed, 1), "scores": our_scores, "peer_scores": their_scores,
         "cpu_s_per_video_s": round(our_cpu / ours.seconds, 4), "peer_cpu_s_per_video_s": round(their_cpu / ours.seconds, 4),
         "load_average": round(load, 2), "cores": os.cpu_count(),
-        "peer_cer_over_ours": None if ratio is None else round(ratio, 2), "test_video": test,
-        "targets": {"real_time_factor": 10, "speed_up_over_peer": 20, "peer_cer_over_ours": 2, "cue_recall": 0.97,
-                    "max_error_frames": 1},
+        "cer_at_most_half_the_peers": half_or_less, "test_video": test,
+        "targets": {"real_time_factor": 10, "speed_up_over_peer": 20, "cer_at_most_half_the_peers": True,
+                    "cue_recall": 0.97, "max_error_frames": 1},
     })
 
 
