@@ -1,8 +1,8 @@
 """Which model `model.base` names: a built-in pretrained recogniser, the built-in CPU-sized VLM, a folder written by
 `save_pretrained`, or a Hugging Face hub id of any model that `AutoModelForImageTextToText` + `AutoProcessor` load.
 
-A hub id is read from the local Hugging Face cache first; only when it is missing there is the hub asked, and an
-unreachable hub fails at once with what to do, instead of waiting on timeouts.
+A hub id is read from the local Hugging Face cache of the machine doing the loading (hub_cache.py); only when it is
+missing there is the hub asked, and an unreachable hub fails at once with what to do, instead of waiting on timeouts.
 """
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ BUILT_IN_ONNX: dict[str, Callable[[], OnnxRecognizer]] = {
 # A small LLaVA-style VLM built on the spot (see subtitle_vlm.py): the recogniser's encoder as its vision tower.
 SUBTITLE_VLM = "subtitle_vlm_cpu"
 QUANTIZATIONS = (None, "4bit")
-HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.py", "*.tiktoken"]
 
 
 @dataclass(frozen=True)
@@ -94,17 +93,6 @@ def resolve_vlm(name: str) -> str:
             f"unknown model.base '{name}': use one of {sorted([*BUILT_IN, SUBTITLE_VLM])}, a folder written by "
             "save_pretrained, or a Hugging Face hub id such as Qwen/Qwen2-VL-2B-Instruct"
         )
-    from huggingface_hub import snapshot_download
+    from zhtw_subtitles.models.hub_cache import hub_snapshot
 
-    try:
-        return snapshot_download(name, allow_patterns=HUB_FILES, local_files_only=True)
-    except Exception:  # not in the local cache: ask the hub below
-        pass
-    try:
-        return snapshot_download(name, allow_patterns=HUB_FILES)
-    except Exception as error:
-        raise ConfigError(
-            f"model.base '{name}' is not a folder, not in the Hugging Face cache, and could not be downloaded "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). On a machine with internet run "
-            f"`hf download {name}` (then copy ~/.cache/huggingface here), or set model.base to a local folder"
-        ) from None
+    return hub_snapshot(name)

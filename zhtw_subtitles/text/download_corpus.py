@@ -22,8 +22,16 @@ def download(name: str, corpus_dir: Path, revision: str | None = None) -> Path:
 
     corpus = HUB_CORPORA[name]
     folder = corpus.folder(corpus_dir)
-    snapshot_download(corpus.repo_id, repo_type="dataset", revision=revision, allow_patterns=list(corpus.layout),
-                      local_dir=folder)
+    try:
+        snapshot_download(corpus.repo_id, repo_type="dataset", revision=revision, allow_patterns=list(corpus.layout),
+                          local_dir=folder)
+    except Exception as error:  # offline, no such dataset or revision, gated, hub down: the same advice for all
+        reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:300]}"
+        raise ConfigError(
+            f"could not download Hugging Face dataset {corpus.repo_id} for corpus '{name}' ({reason}). On a machine "
+            f"with internet run `python -m zhtw_subtitles.text.download_corpus {name}`, then copy its {folder}/ here "
+            f"(or `dvc add {folder}` and `dvc push` there, `dvc pull` here)"
+        ) from None
     # huggingface_hub's bookkeeping holds timestamps: it would change the folder's hash on every download.
     shutil.rmtree(folder / ".cache", ignore_errors=True)
     corpus.files(corpus_dir)  # fails, naming what is missing, if the published layout has changed
