@@ -17,7 +17,12 @@ from zhtw_subtitles.core.config import (
     stage_params,
 )
 from zhtw_subtitles.dataset.llava_json import read_conversations
-from zhtw_subtitles.models.registry import ModelConfig, is_ctc_recognizer, load_base
+from zhtw_subtitles.models.registry import (
+    SUBTITLE_VLM,
+    ModelConfig,
+    is_ctc_recognizer,
+    load_base,
+)
 from zhtw_subtitles.models.vlm_models import LoraConfig, load_base_vlm
 from zhtw_subtitles.training.finetune_ctc import train
 from zhtw_subtitles.training.finetune_vlm import (
@@ -57,10 +62,11 @@ def finetune_recognizer(params: dict, model_config: ModelConfig, config: Finetun
     seed = params["seed"]
     train_set = LineDataset([lines[k] for k in train_texts if k in lines], model.charset, config.augment, seed)
     val_set = LineDataset([lines[k] for k in val_keys if k in lines], model.charset, False, seed)
-    model = train(model, train_set, val_set, collate, config, seed, CHECKPOINTS, LIVE_DIR, stamp)
-    with atomic_dir(MODEL_DIR) as staging:
-        model.save_pretrained(staging)
-        model.export_onnx(staging)
+    trainer = train(model, train_set, val_set, collate, config, seed, CHECKPOINTS, LIVE_DIR, stamp)
+    if trainer.is_world_process_zero():
+        with atomic_dir(MODEL_DIR) as staging:
+            trainer.model.save_pretrained(staging)
+            trainer.model.export_onnx(staging)
 
 
 def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
@@ -72,15 +78,17 @@ def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig
         raise ConfigError(f"{LLAVA}/train.json or val.json matches no frame of {SYNTH}: run `dvc repro build_json`")
     with tempfile.TemporaryDirectory() as scratch:
         vocabulary = [text for example in train_examples for text in (example.prompt, example.answer)]
-        model, processor, built_here = load_base_vlm(model_config, vocabulary,
-                                                     params["seed"], Path(scratch), half_precision(config.precision))
+        model, processor, base_path = load_base_vlm(model_config, vocabulary,
+                                                    params["seed"], Path(scratch), half_precision(config.precision))
         trainer = train_vlm(model, processor, BandDataset(train_examples, crop, model_config.max_pixels),
                             BandDataset(val_examples, crop, model_config.max_pixels), config, lora, params["seed"],
                             CHECKPOINTS, LIVE_DIR, stamp)
         if trainer.is_world_process_zero():
+            # A base built on the spot lives in a temporary folder: only merged weights outlive it.
+            merge = config.merge or model_config.base == SUBTITLE_VLM
             with atomic_dir(MODEL_DIR) as staging:
-                # A base built on the spot lives in a temporary folder: only merged weights outlive it.
-                save_vlm(trainer.model, processor, staging, config.merge or built_here, [e.answer for e in train_examples])
+                save_vlm(trainer.model, processor, staging, [e.answer for e in train_examples],
+                         merge_onto=(base_path, model_config) if merge else None)
 
 
 def main() -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 from transformers import (
+    AutoConfig,
     AutoModelForImageTextToText,
     AutoProcessor,
     BitsAndBytesConfig,
@@ -25,9 +27,10 @@ from zhtw_subtitles.models.registry import SUBTITLE_VLM, ModelConfig, resolve_vl
 MERGED_DIR = "merged"  # LoRA folded into the weights: loads without peft
 
 MODES = ("frozen", "lora", "full")
-# What architectures call the layers between the vision tower and the language model (Qwen2-VL keeps its
-# `merger` inside the vision tower: it still counts as the projector).
-PROJECTOR_NAMES = ("multi_modal_projector", "connector", "merger", "mlp1", "resampler", "mm_projector", "vision_projection")
+# What architectures call the layers between the vision tower and the language model (Qwen2/3-VL keep their
+# `merger`s, HunYuanVL its `patch_merger` inside the vision tower: they still count as the projector).
+PROJECTOR_NAMES = ("multi_modal_projector", "connector", "merger", "deepstack_merger_list", "patch_merger", "projector",
+                   "mlp1", "resampler", "mm_projector", "vision_projection")
 
 
 @dataclass(frozen=True)
@@ -66,19 +69,40 @@ def load_processor(path: str, trust_remote_code: bool) -> ProcessorMixin:
     return AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
 
 
+def device() -> torch.device:
+    """This process's device: under torchrun or accelerate each process has its own GPU (LOCAL_RANK)."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def quantization_config(path: str, trust_remote_code: bool, dtype: torch.dtype | None) -> BitsAndBytesConfig:
+    """4-bit NF4 for QLoRA: the language model's linear layers only. The vision tower, the projector and the output
+    head stay in `dtype`; they are named by their full paths in this architecture (read off a weightless copy of
+    the model), as transformers matches the names to skip from the start of a module's path or as its suffix."""
+    model_config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code, local_files_only=True)
+    with torch.device("meta"):
+        skeleton = AutoModelForImageTextToText.from_config(model_config, trust_remote_code=trust_remote_code)
+    prefixes = part_prefixes(skeleton)
+    kept = [prefixes["vision_tower"], *part_roots(skeleton, "projector", prefixes), prefixes["output_head"]]
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=dtype or torch.bfloat16,
+                              llm_int8_skip_modules=[name for name in kept if name])
+
+
 def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_training: bool,
-             processor_path: str | None = None):
-    """(model, processor) from a local folder, the processor from `processor_path` when given; 4-bit NF4
-    weights when `config.quantization` asks for QLoRA."""
+             processor_path: str | None = None, on: torch.device | None = None):
+    """(model, processor) from a local folder, the processor from `processor_path` when given, the model on `on`
+    (default: this process's device); 4-bit NF4 weights when `config.quantization` asks for QLoRA."""
+    on = on or device()
     kwargs = {"trust_remote_code": config.trust_remote_code, "local_files_only": True}
     if config.quantization == "4bit":
         if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
             raise ConfigError("model.quantization=4bit (QLoRA) needs a CUDA GPU and `pip install bitsandbytes`; "
                               "set model.quantization to null to train without it")
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype or torch.bfloat16,
-            llm_int8_skip_modules=[*PROJECTOR_NAMES, "vision_tower", "visual", "vision_model", "lm_head"])
+        kwargs["quantization_config"] = quantization_config(path, config.trust_remote_code, dtype)
+    if on.type == "cuda":
+        kwargs["device_map"] = {"": on}  # loaded straight onto this process's GPU, not every process onto GPU 0
     importlib.import_module(".subtitle_vlm", __package__)  # registers the built-in VLM's classes with the Auto* maps
     try:
         model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype or torch.float32, **kwargs)
@@ -92,8 +116,6 @@ def load_vlm(path: str, config: ModelConfig, dtype: torch.dtype | None, for_trai
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    elif config.quantization is None:
-        model = model.to(device())
     return model, processor
 
 
@@ -118,10 +140,12 @@ def part_prefixes(model: nn.Module) -> dict[str, str]:
 
 
 def part_roots(model: nn.Module, part: str, prefixes: dict[str, str]) -> list[str]:
-    """The outermost modules of a part: what `modules_to_save` names to train it fully."""
+    """The outermost modules of a part: what `modules_to_save` names to train it fully (the members of a module
+    list, such as Qwen3-VL's deepstack mergers, rather than the list, which peft cannot wrap)."""
     roots: list[str] = []
-    for name, _ in model.named_modules():
-        if name and part_of(name, prefixes) == part and not any(name.startswith(root + ".") for root in roots):
+    for name, module in model.named_modules():
+        if (name and part_of(name, prefixes) == part and not isinstance(module, (nn.ModuleList, nn.ModuleDict))
+                and not any(name.startswith(root + ".") for root in roots)):
             roots.append(name)
     return roots
 
@@ -159,35 +183,47 @@ def inference_dtype() -> torch.dtype:
 
 
 def load_trained_vlm(folder: Path, config: ModelConfig):
-    """(model, processor) written by the finetune stage: merged weights when present, else base + adapter."""
+    """(model, processor) written by the finetune stage: merged weights when present (16/32-bit, never
+    quantised), else the adapter on model.base, which this machine resolves (its own Hugging Face cache)."""
     folder = Path(folder)
     if (folder / MERGED_DIR).is_dir():
-        folder = folder / MERGED_DIR
+        return load_vlm(str(folder / MERGED_DIR), replace(config, quantization=None), inference_dtype(), for_training=False)
     adapter = folder / "adapter_config.json"
     if not adapter.is_file():
         return load_vlm(str(folder), config, inference_dtype(), for_training=False)
     from peft import PeftModel
 
     base = json.loads(adapter.read_text(encoding="utf-8"))["base_model_name_or_path"]
+    if base != config.base:
+        raise ConfigError(f"{folder} holds an adapter trained on '{base}', but model.base is '{config.base}': set "
+                          "model.base back, or re-run `dvc repro finetune`")
     model, processor = load_vlm(resolve_vlm(base), config, inference_dtype(), for_training=False,
                                 processor_path=str(folder))
-    return PeftModel.from_pretrained(model, folder).to(device()), processor
+    return PeftModel.from_pretrained(model, folder), processor
 
 
-def device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def write_merged(folder: Path, base_path: str, config: ModelConfig) -> None:
+    """`folder/merged`: the adapter saved in `folder` folded into the base loaded afresh in 16/32-bit on the CPU.
+    Never into 4-bit weights (QLoRA): their rounding would stay in the merged ones, and loading them would need
+    bitsandbytes. `merged/` loads with plain transformers."""
+    from peft import PeftModel
+
+    base, _ = load_vlm(base_path, replace(config, quantization=None), inference_dtype(), for_training=False,
+                       on=torch.device("cpu"))
+    PeftModel.from_pretrained(base, folder).merge_and_unload().save_pretrained(Path(folder) / MERGED_DIR)
 
 
 def load_base_vlm(config: ModelConfig, texts: list[str], seed: int, scratch: Path, dtype: torch.dtype | None,
                   for_training: bool = True):
-    """(model, processor, built_here): the built-in subtitle_vlm_cpu is built in `scratch` with a character
-    vocabulary of `texts`; any other base is resolved to a local folder and loaded."""
-    built_here = config.base == SUBTITLE_VLM
-    if built_here:
+    """(model, processor, path): the built-in subtitle_vlm_cpu is built in `scratch` with a character vocabulary
+    of `texts`; any other base is resolved to a local folder and loaded. The model is named by model.base as given
+    (a hub id, not this machine's cache path), so that an adapter trained on it records that name."""
+    if config.base == SUBTITLE_VLM:
         from zhtw_subtitles.models.subtitle_vlm import build_subtitle_vlm
 
-        path = build_subtitle_vlm(Path(scratch) / SUBTITLE_VLM, sorted({c for text in texts for c in text}), seed)
+        path = str(build_subtitle_vlm(Path(scratch) / SUBTITLE_VLM, sorted({c for text in texts for c in text}), seed))
     else:
         path = resolve_vlm(config.base)
-    model, processor = load_vlm(str(path), config, dtype, for_training)
-    return model, processor, built_here
+    model, processor = load_vlm(path, config, dtype, for_training)
+    model.name_or_path = config.base
+    return model, processor, path

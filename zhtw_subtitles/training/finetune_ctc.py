@@ -1,4 +1,4 @@
-"""Fine-tunes the built-in CTC recogniser with the Hugging Face Trainer (see training.py for what all runs share)."""
+"""Fine-tunes the built-in CTC recogniser with the Hugging Face Trainer (see trainer.py for what all runs share)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -13,10 +13,9 @@ from zhtw_subtitles.models.ctc import CtcCharset
 from zhtw_subtitles.models.recognizer import LABEL_PAD, SubtitleRecognizer
 from zhtw_subtitles.scoring.metrics import score
 from zhtw_subtitles.training.trainer import (
-    DvcLiveCallback,
     FinetuneConfig,
-    last_complete_checkpoint,
-    start_live,
+    live_callbacks,
+    resume_point,
     training_arguments,
     use_all_cores,
 )
@@ -38,23 +37,24 @@ def best_path(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def train(model: SubtitleRecognizer, train_set, val_set, collate, config: FinetuneConfig, seed: int,
-          checkpoints: Path, live_dir: Path, settings_fingerprint: str) -> SubtitleRecognizer:
+          checkpoints: Path, live_dir: Path, settings_fingerprint: str) -> Trainer:
+    """The trained Trainer; under several processes only its main process (`is_world_process_zero`) should save."""
     if not len(train_set) or not len(val_set):
         raise ConfigError(f"{len(train_set)} training and {len(val_set)} validation lines to fine-tune on; both need at "
                           "least one: raise render.num_images or json.val_fraction")
     use_all_cores()
     model.net.backbone.requires_grad_(config.train_backbone)
-    resume_from = last_complete_checkpoint(checkpoints, settings_fingerprint)
-    live = start_live(live_dir, resume_from, {"finetune": asdict(config)})
+    args = training_arguments(config, seed, checkpoints, evaluate_by_trainer=True)
+    resume_from = resume_point(checkpoints, settings_fingerprint, args)
     trainer = Trainer(
         model=model,
-        args=training_arguments(config, seed, checkpoints, evaluate_by_trainer=True),
+        args=args,
         train_dataset=train_set,
         eval_dataset=val_set,
         data_collator=collate,
         compute_metrics=cer_metrics(model.charset),
         preprocess_logits_for_metrics=best_path,
-        callbacks=[DvcLiveCallback(live)],
+        callbacks=live_callbacks(args, live_dir, resume_from, {"finetune": asdict(config)}),
     )
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    return trainer.model
+    return trainer

@@ -2,7 +2,8 @@
 the image, the frame's LLaVA conversation through the processor's chat template, LoRA (or full training) as the
 `lora` params say, and validation CER measured by greedy generation, logged to DVCLive.
 
-Under `accelerate launch` or `torchrun` the same code trains on several GPUs: the Trainer handles the processes.
+Under `accelerate launch` or `torchrun` the same code trains on several GPUs: the Trainer spreads the batches,
+each process generates answers for its share of the validation frames, and only the main process saves.
 """
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from accelerate.utils import gather_object
 from transformers import GenerationConfig, Trainer
 
 from zhtw_subtitles.dataset.frames import decode_frame
 from zhtw_subtitles.dataset.llava_json import read_conversations
 from zhtw_subtitles.dataset.shards import read_split
+from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.models.vlm_chat import (
     AnswerOnlyCollator,
     VlmReader,
@@ -27,14 +30,14 @@ from zhtw_subtitles.models.vlm_models import (
     MERGED_DIR,
     LoraConfig,
     prepare_for_training,
+    write_merged,
 )
 from zhtw_subtitles.reading.band import crop_band
 from zhtw_subtitles.scoring.metrics import score
 from zhtw_subtitles.training.trainer import (
-    DvcLiveCallback,
     FinetuneConfig,
-    last_complete_checkpoint,
-    start_live,
+    live_callbacks,
+    resume_point,
     training_arguments,
     use_all_cores,
 )
@@ -74,7 +77,8 @@ class BandDataset(torch.utils.data.Dataset):
 
 
 class GenerationEvalTrainer(Trainer):
-    """Evaluation is what inference does: greedy answers to the validation frames, scored by CER."""
+    """Evaluation is what inference does: greedy answers to the validation frames, scored by CER. Each process
+    reads its own contiguous share of the frames; the answers are gathered in order for the score."""
 
     def __init__(self, *args, reader_settings: dict, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,16 +88,23 @@ class GenerationEvalTrainer(Trainer):
         dataset: BandDataset = eval_dataset or self.eval_dataset
         model = self.accelerator.unwrap_model(self.model)
         reader = VlmReader(model, self.processing_class, **self.reader_settings)
+        share = process_share(len(dataset), self.accelerator.process_index, self.accelerator.num_processes)
         texts: list[str] = []
-        for start in range(0, len(dataset), self.args.per_device_eval_batch_size):
-            indices = range(start, min(start + self.args.per_device_eval_batch_size, len(dataset)))
+        for start in range(share.start, share.stop, self.args.per_device_eval_batch_size):
+            indices = range(start, min(start + self.args.per_device_eval_batch_size, share.stop))
             texts += reader.read_images([dataset.image(i) for i in indices])
         model.train()
+        texts = gather_object(texts)
         result = score([e.answer for e in dataset.examples], texts)
         metrics = {f"{metric_key_prefix}_cer": result["cer"], f"{metric_key_prefix}_exact_match": result["exact_match"]}
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
+
+
+def process_share(count: int, index: int, processes: int) -> range:
+    """Process `index`'s contiguous share of `count` items: the shares, in process order, are all of them once."""
+    return range(count * index // processes, count * (index + 1) // processes)
 
 
 def train_vlm(model, processor, train_set: BandDataset, val_set: BandDataset, config: FinetuneConfig,
@@ -102,17 +113,17 @@ def train_vlm(model, processor, train_set: BandDataset, val_set: BandDataset, co
     model = prepare_for_training(model, lora)
     if config.gradient_checkpointing:
         model.enable_input_require_grads()  # frozen embeddings would otherwise cut the gradient at the first layer
-    resume_from = last_complete_checkpoint(checkpoints, settings_fingerprint)
-    live = start_live(live_dir, resume_from, {"finetune": asdict(config), "lora": asdict(lora)})
+    args = training_arguments(config, seed, checkpoints, evaluate_by_trainer=False)
+    resume_from = resume_point(checkpoints, settings_fingerprint, args)
     prompt = val_set.examples[0].prompt if val_set.examples else train_set.examples[0].prompt
     trainer = GenerationEvalTrainer(
         model=model,
-        args=training_arguments(config, seed, checkpoints, evaluate_by_trainer=False),
+        args=args,
         train_dataset=train_set,
         eval_dataset=val_set,
         data_collator=AnswerOnlyCollator(processor),
         processing_class=processor,
-        callbacks=[DvcLiveCallback(live)],
+        callbacks=live_callbacks(args, live_dir, resume_from, {"finetune": asdict(config), "lora": asdict(lora)}),
         reader_settings={"prompt": prompt, "max_pixels": train_set.max_pixels,
                          "max_new_tokens": answer_token_budget(processor.tokenizer, [e.answer for e in train_set.examples])},
     )
@@ -120,17 +131,20 @@ def train_vlm(model, processor, train_set: BandDataset, val_set: BandDataset, co
     return trainer
 
 
-def save_vlm(model, processor, folder: Path, merge: bool, answers: Iterable[str]) -> None:
+def save_vlm(model, processor, folder: Path, answers: Iterable[str],
+             merge_onto: tuple[str, ModelConfig] | None = None) -> None:
     """The adapter (or the fully trained model), the processor and a generation config whose max_new_tokens
-    covers the longest training subtitle; with `merge`, also `merged/`: LoRA folded in, loadable without peft."""
+    covers the longest training subtitle. With `merge_onto` (the base's folder and the model params) and an
+    adapter, also `merged/`: the adapter folded into the base in 16/32-bit, loadable without peft."""
+    folder = Path(folder)
     generation = GenerationConfig(max_new_tokens=answer_token_budget(processor.tokenizer, list(answers)),
                                   eos_token_id=end_of_turn_ids(processor), do_sample=False,
                                   pad_token_id=processor.tokenizer.pad_token_id)
     model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    generation.save_pretrained(folder)
-    if merge and hasattr(model, "merge_and_unload"):
-        merged = Path(folder) / MERGED_DIR
-        model.merge_and_unload().save_pretrained(merged)
-        processor.save_pretrained(merged)
-        generation.save_pretrained(merged)
+    folders = [folder]
+    if merge_onto is not None and (folder / "adapter_config.json").is_file():
+        write_merged(folder, *merge_onto)
+        folders.append(folder / MERGED_DIR)
+    for target in folders:
+        processor.save_pretrained(target)
+        generation.save_pretrained(target)

@@ -124,6 +124,13 @@ def last_complete_checkpoint(folder: Path, expected: str) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[1]), default=None)
 
 
+def resume_point(folder: Path, expected: str, args: TrainingArguments) -> Path | None:
+    """last_complete_checkpoint under any number of processes: the main one sets the folder up while the others
+    wait, then they find it set up and the same checkpoint, instead of each emptying it under the others."""
+    with args.main_process_first(local=False, desc="checkpoint folder set-up"):
+        return last_complete_checkpoint(folder, expected)
+
+
 def forget_history_after(live_dir: Path, step: int) -> None:
     """Drop DVCLive rows logged after `step`: the run resumes from that checkpoint and logs those steps again."""
     for table in Path(live_dir).glob("plots/metrics/**/*.tsv"):
@@ -141,15 +148,20 @@ def start_live(live_dir: Path, resume_from: Path | None, params: dict) -> Live:
     return live
 
 
+def live_callbacks(args: TrainingArguments, live_dir: Path, resume_from: Path | None, params: dict) -> list[TrainerCallback]:
+    """DVCLive logging, on the main process only: no other process opens, rewrites or logs to its files."""
+    if args.process_index != 0:
+        return []
+    return [DvcLiveCallback(start_live(live_dir, resume_from, params))]
+
+
 class DvcLiveCallback(TrainerCallback):
-    """Logs loss, learning rate and validation CER against the Trainer's global step, from the main process."""
+    """Logs loss, learning rate and validation CER against the Trainer's global step."""
 
     def __init__(self, live: Live):
         self.live = live
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero:
-            return
         self.live.step = state.global_step
         for key, value in (logs or {}).items():
             if key in {"loss", "learning_rate", "grad_norm"}:
@@ -159,9 +171,10 @@ class DvcLiveCallback(TrainerCallback):
         self.live.make_summary()
 
     def on_train_end(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            self.live.end()
+        self.live.end()
 
 
 def use_all_cores() -> None:
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    """Torch threads: this machine's cores, shared among the processes of this machine (torchrun, accelerate)."""
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // processes))
