@@ -1,5 +1,6 @@
-"""The VLM route on tiny random-initialised models of real architectures, built locally: label masking, LoRA
-training, adapter reload, merge, resume, and the real finetune/infer/score stages with model.base=<folder>."""
+"""The VLM route on tiny random-initialised models of real architectures, built locally (Qwen2-VL, Qwen3-VL,
+PaddleOCR-VL, HunYuanVL, LLaVA, Idefics3): label masking (character tokenizers and byte-level BPEs), LoRA training,
+adapter reload, merge, resume, and the real finetune/infer/score stages with model.base=<folder>."""
 from __future__ import annotations
 
 import json
@@ -22,9 +23,9 @@ from zhtw_subtitles.models.registry import ModelConfig, resolve_vlm
 from zhtw_subtitles.models.vlm_chat import (
     AnswerOnlyCollator,
     VlmReader,
+    answer_token_budget,
     chat_text,
     clean_answer,
-    end_of_turn_ids,
     shrink,
 )
 from zhtw_subtitles.models.vlm_models import (
@@ -35,7 +36,7 @@ from zhtw_subtitles.models.vlm_models import (
 )
 from zhtw_subtitles.reading.readers import trained_reader
 from zhtw_subtitles.testing.dvc_repo import DvcRepo
-from zhtw_subtitles.testing.tiny_vlms import build_tiny_vlm
+from zhtw_subtitles.testing.tiny_vlms import TINY_ARCHITECTURES, build_tiny_vlm
 from zhtw_subtitles.training.finetune_vlm import (
     BandDataset,
     Example,
@@ -44,10 +45,10 @@ from zhtw_subtitles.training.finetune_vlm import (
 )
 from zhtw_subtitles.training.trainer import FinetuneConfig
 
-ARCHITECTURES = ("qwen2_vl", "llava", "idefics3")
 PROMPT = "<image>\n請辨認圖片中央底部的白色字幕"
 ANSWERS = ["明天見", "謝謝你 再見", "我知道了", "今天天氣很好"]
-CHARACTERS = "".join(ANSWERS) + PROMPT
+TEXTS = [*ANSWERS, PROMPT]  # what the tiny models' tokenizers are built from
+CROP = (0.0, 0.65, 1.0, 1.0)
 
 
 def band_jpeg(text: str) -> bytes:
@@ -64,43 +65,56 @@ def examples() -> list[Example]:
     return [Example(f"k{i}", band_jpeg(text), PROMPT, text) for i, text in enumerate(ANSWERS)]
 
 
-@pytest.fixture(scope="module", params=ARCHITECTURES)
+@pytest.fixture(scope="module", params=TINY_ARCHITECTURES)
 def tiny(request, tmp_path_factory) -> Path:
-    return build_tiny_vlm(request.param, tmp_path_factory.mktemp(request.param) / "model", CHARACTERS, seed=0)
+    return build_tiny_vlm(request.param, tmp_path_factory.mktemp(request.param) / "model", TEXTS, seed=0)
 
 
 def loaded(folder: Path):
     return load_vlm(str(folder), default_config(ModelConfig, "model", base=str(folder)), None, for_training=True)
 
 
-def test_only_the_answer_and_its_end_of_turn_are_supervised(tiny, examples):
+def collated(processor, examples: list[Example]) -> tuple[list[dict], dict]:
+    dataset = BandDataset(examples, CROP, None)
+    items = [dataset[i] for i in range(len(dataset))]
+    return items, AnswerOnlyCollator(processor)(items)
+
+
+def test_only_the_answer_and_what_closes_its_turn_are_supervised(tiny, examples):
     _, processor = loaded(tiny)
-    dataset = BandDataset(examples[:2], (0.0, 0.65, 1.0, 1.0), None)
-    batch = AnswerOnlyCollator(processor)([dataset[0], dataset[1]])
-    end_of_turn = end_of_turn_ids(processor)[0]
-    for row, labels, answer in zip(batch["input_ids"], batch["labels"], ANSWERS):
-        supervised = labels[labels != LABEL_PAD]
-        assert processor.tokenizer.decode(supervised[:-1]) == answer
-        assert supervised[-1] == end_of_turn or supervised[-2] == end_of_turn  # some templates add "\n" after it
-        image_token = processor.tokenizer.convert_tokens_to_ids(processor.image_token)
+    items, batch = collated(processor, examples)
+    image_token = processor.tokenizer.convert_tokens_to_ids(processor.image_token)
+    for row, labels, item in zip(batch["input_ids"], batch["labels"], items):
+        text = chat_text(processor, item["prompt"], item["answer"])
+        closing = text[text.rindex(item["answer"]) + len(item["answer"]):]  # the end-of-turn mark (and a newline)
+        assert closing.strip()
+        supervised = processor.tokenizer.decode(labels[labels != LABEL_PAD])
+        # A byte-level BPE may carry the prompt's last space into the answer's first token: that token is learnt.
+        assert supervised.removeprefix(" ") == item["answer"] + closing
         assert (row == image_token).any() and not (labels == image_token).any()
     assert (batch["labels"][batch["attention_mask"] == 0] == LABEL_PAD).all()
 
 
-def test_the_answer_found_alone_starts_where_the_prompt_encoded_with_its_image_ends(tiny, examples):
+def test_supervision_starts_where_the_prompt_ends_or_at_the_token_merged_across_it(tiny, examples):
+    """The prompt encoded alone (with its image) is masked whole, unless a BPE merge joins its last character to
+    the answer's first: then the merged token, which the model must produce, is the first one learnt."""
     _, processor = loaded(tiny)
-    dataset = BandDataset(examples, (0.0, 0.65, 1.0, 1.0), None)
-    items = [dataset[i] for i in range(len(examples))]
-    collator = AnswerOnlyCollator(processor)
-    batch = collator(items)
-    prompts = [item["prompt"] for item in items]
-    encoded_prompts = collator._encode([chat_text(processor, prompt) for prompt in prompts], [[i["image"]] for i in items])
-    prompt_lengths = collator._prompt_lengths(batch["input_ids"], encoded_prompts)
-    texts = [chat_text(processor, item["prompt"], item["answer"]) for item in items]
-    lengths = batch["attention_mask"].sum(1).tolist()
-    assert collator._answer_starts(batch["input_ids"], lengths, [chat_text(processor, p) for p in prompts], texts) == prompt_lengths
-    for labels, length in zip(batch["labels"], prompt_lengths):
-        assert (labels[:length] == LABEL_PAD).all() and labels[length] != LABEL_PAD
+    items, batch = collated(processor, examples)
+    prompts = processor(text=[chat_text(processor, item["prompt"]) for item in items],
+                        images=[[item["image"]] for item in items], padding=True, return_tensors="pt")
+    crossings = 0
+    for row, labels, prompt_row, prompt_mask, item in zip(batch["input_ids"], batch["labels"], prompts["input_ids"],
+                                                          prompts["attention_mask"], items):
+        prompt = prompt_row[prompt_mask.bool()]
+        masked = int((labels == LABEL_PAD).long().cumprod(0).sum())
+        if torch.equal(row[:len(prompt)], prompt):
+            assert masked == len(prompt)
+        else:
+            crossings += 1
+            assert masked == len(prompt) - 1 and torch.equal(row[:masked], prompt[:masked])
+            assert processor.tokenizer.decode(row[masked]).strip().startswith(item["answer"][0])
+    if "paddleocr_vl" in str(tiny):  # "Assistant: " then the answer: Qwen2's pre-tokenizer keeps " 明" together
+        assert crossings > 0
 
 
 def test_default_lora_adapts_the_language_model_and_trains_the_projector(tiny):
@@ -135,43 +149,46 @@ def test_answers_are_cleaned_of_markup_echo_and_extra_lines():
     assert clean_answer("  \n", PROMPT) == ""
 
 
+def frame_bands(examples: list[Example]) -> list[np.ndarray]:
+    return [cv2.imdecode(np.frombuffer(e.jpeg, np.uint8), cv2.IMREAD_COLOR)[468:] for e in examples]
+
+
 @pytest.mark.slow
-def test_lora_overfits_a_tiny_batch_and_reloads_with_the_same_answers(tmp_path, examples):
-    folder = build_tiny_vlm("llava", tmp_path / "base", CHARACTERS, seed=0)
-    model, processor = loaded(folder)
-    dataset = BandDataset(examples, (0.0, 0.65, 1.0, 1.0), None)
+def test_lora_learns_a_tiny_batch_and_reloads_and_merges_with_the_same_answers(tiny, tmp_path, examples):
+    model, processor = loaded(tiny)
+    dataset = BandDataset(examples, CROP, None)
     batch = AnswerOnlyCollator(processor)([dataset[i] for i in range(len(dataset))])
     with torch.no_grad():
         loss_before = model(**batch).loss.item()
-    config = default_config(FinetuneConfig, "finetune", max_steps=60, batch_size=4, learning_rate=5e-3, warmup_ratio=0.0,
-                            eval_every=60, eval_samples=4, checkpoint_every=30, logging_every=5, merge=True)
+    config = default_config(FinetuneConfig, "finetune", max_steps=10, batch_size=4, learning_rate=2e-2,
+                            warmup_ratio=0.0, eval_every=10, eval_samples=4, checkpoint_every=10, logging_every=5)
     lora = default_config(LoraConfig, "lora", r=8, alpha=16, dropout=0.0)
     trainer = train_vlm(model, processor, dataset, dataset, config, lora, 0, tmp_path / "checkpoints", tmp_path / "live", "s")
     with torch.no_grad():
         loss_after = trainer.model.eval()(**batch).loss.item()
-    assert loss_after < 0.8 * loss_before
+    assert loss_after < 0.95 * loss_before
     assert set(json.loads((tmp_path / "live/metrics.json").read_text())["val"]) == {"cer", "exact_match"}
 
-    bands = [cv2.imdecode(np.frombuffer(e.jpeg, np.uint8), cv2.IMREAD_COLOR)[468:] for e in examples]
-    trained_answers = VlmReader(trainer.model, processor, PROMPT, 12, None).read(bands)
-    save_vlm(trainer.model, processor, tmp_path / "out", merge=True, answers=ANSWERS)
-    assert (tmp_path / "out/adapter_config.json").is_file() and (tmp_path / "out/merged/config.json").is_file()
-    model_config = default_config(ModelConfig, "model", base=str(folder))
+    bands = frame_bands(examples)
+    budget = answer_token_budget(processor.tokenizer, ANSWERS)  # what the saved generation config holds
+    trained_answers = VlmReader(trainer.model, processor, PROMPT, budget, None).read(bands)
+    model_config = default_config(ModelConfig, "model", base=str(tiny))
+    save_vlm(trainer.model, processor, tmp_path / "out", ANSWERS, merge_onto=(str(tiny), model_config))
+    assert json.loads((tmp_path / "out/adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny)
+    assert (tmp_path / "out/merged/config.json").is_file()
     assert trained_reader(tmp_path / "out", model_config, PROMPT).read(bands) == trained_answers
     shutil.rmtree(tmp_path / "out/merged")  # now the base + adapter route
     assert trained_reader(tmp_path / "out", model_config, PROMPT).read(bands) == trained_answers
 
 
 @pytest.mark.slow
-def test_a_rerun_resumes_from_the_last_checkpoint(tmp_path, examples):
-    folder = build_tiny_vlm("llava", tmp_path / "base", CHARACTERS, seed=0)
-    crop = (0.0, 0.65, 1.0, 1.0)
+def test_a_rerun_resumes_from_the_last_checkpoint(tiny, tmp_path, examples):
     config = default_config(FinetuneConfig, "finetune", max_steps=4, batch_size=2, eval_every=4, eval_samples=2,
                             checkpoint_every=2, logging_every=1)
 
     def run():
-        model, processor = loaded(folder)
-        return train_vlm(model, processor, BandDataset(examples, crop, None), BandDataset(examples[:2], crop, None),
+        model, processor = loaded(tiny)
+        return train_vlm(model, processor, BandDataset(examples, CROP, None), BandDataset(examples[:2], CROP, None),
                          config, default_config(LoraConfig, "lora"), 0, tmp_path / "checkpoints", tmp_path / "live", "same")
 
     run()
@@ -211,7 +228,7 @@ def test_finetune_and_infer_stages_read_with_any_architecture(data_repo, tiny, m
 
 @pytest.mark.slow
 def test_dvc_repro_scores_a_vlm_beside_the_peer(tmp_path):
-    folder = build_tiny_vlm("qwen2_vl", tmp_path / "qwen2_vl", CHARACTERS, seed=0)
+    folder = build_tiny_vlm("qwen3_vl", tmp_path / "qwen3_vl", TEXTS, seed=0)
     repo = DvcRepo.create(tmp_path / "repo", {"model": {"base": str(folder)}, "finetune": {"max_steps": 2}})
     repo.run("dvc", "repro")
     scores = json.loads((repo.root / "metrics/scores.json").read_text())

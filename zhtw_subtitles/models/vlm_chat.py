@@ -43,56 +43,40 @@ def band_image(band_bgr: np.ndarray, max_pixels: int | None) -> Image.Image:
 
 
 class AnswerOnlyCollator:
-    """Batches (image, prompt, answer) items; labels are the input ids with everything but the answer and its
-    end-of-turn mark set to LABEL_PAD: the prompt, the image tokens and the padding are never learnt.
+    """Batches (image, prompt, answer) items; labels are the input ids with everything before the answer, and the
+    padding, set to LABEL_PAD: the prompt and the image tokens are never learnt, the answer and what the template
+    writes after it (the end-of-turn mark) are.
 
-    The supervised tokens are those of the text the template puts after the prompt, tokenised alone, found at the
-    end of each row. Where that text tokenises differently inside the whole conversation (a SentencePiece prefix
-    space, say), the prompts are encoded with their images to find where the answer starts instead.
+    The answer is found by characters, not tokens: the tokenizer's offsets tell which token holds the answer's first
+    character. A byte-level BPE may merge that character with the end of the prompt (" 明" after "Assistant:"); that
+    token is then the first one learnt, as it is the first the model has to produce.
     """
 
     def __init__(self, processor):
         self.processor = processor
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
-        images = [[item["image"]] for item in items]
-        prompts = [chat_text(self.processor, item["prompt"]) for item in items]
         texts = [chat_text(self.processor, item["prompt"], item["answer"]) for item in items]
-        full = self._encode(texts, images)
-        lengths = full["attention_mask"].sum(1).tolist()  # padding is on the right
-        starts = self._answer_starts(full["input_ids"], lengths, prompts, texts)
-        if starts is None:
-            starts = self._prompt_lengths(full["input_ids"], self._encode(prompts, images))
+        self.processor.tokenizer.padding_side = "right"
+        full = self.processor(text=texts, images=[[item["image"]] for item in items], padding=True,
+                              return_offsets_mapping=True, return_tensors="pt")
+        offsets = full.pop("offset_mapping")
         labels = full["input_ids"].clone()
-        positions = torch.arange(labels.shape[1])
-        labels[(positions[None] < torch.tensor(starts)[:, None]) | (full["attention_mask"] == 0)] = LABEL_PAD
+        for row, (text, item) in enumerate(zip(texts, items)):
+            labels[row, :self.answer_start(offsets[row], full["attention_mask"][row], text, item["answer"])] = LABEL_PAD
+        labels[full["attention_mask"] == 0] = LABEL_PAD
         return {**full, "labels": labels}
 
-    def _answer_starts(self, input_ids: torch.Tensor, lengths: list[int], prompts: list[str],
-                       texts: list[str]) -> list[int] | None:
-        """Where each row's answer starts, when every answer tokenises alone as it does in its row."""
-        starts = []
-        for row, length, prompt, text in zip(input_ids.tolist(), lengths, prompts, texts):
-            if not text.startswith(prompt):
-                return None
-            answer = self.processor.tokenizer(text[len(prompt):], add_special_tokens=False)["input_ids"]
-            if row[length - len(answer):length] != answer:
-                return None
-            starts.append(length - len(answer))
-        return starts
-
     @staticmethod
-    def _prompt_lengths(input_ids: torch.Tensor, prompts) -> list[int]:
-        lengths = prompts["attention_mask"].sum(1).tolist()
-        for row, prompt_ids, length in zip(input_ids, prompts["input_ids"], lengths):
-            if not torch.equal(row[:length], prompt_ids[:length]):
-                raise ValueError("the chat template tokenises the prompt differently once the answer follows it, so the "
-                                 "answer cannot be told apart; use a model whose template keeps the prompt as a prefix")
-        return lengths
-
-    def _encode(self, texts: list[str], images: list[list[Image.Image]]):
-        self.processor.tokenizer.padding_side = "right"
-        return self.processor(text=texts, images=images, padding=True, return_tensors="pt")
+    def answer_start(offsets: torch.Tensor, attention_mask: torch.Tensor, text: str, answer: str) -> int:
+        """The index of the first token holding a character of the answer. The processor expands the image
+        placeholder inside the prompt, so the answer's place is counted from the end of the text."""
+        if answer not in text:
+            raise ValueError(f"the chat template does not write the answer {answer!r} as given; it cannot be "
+                             "told apart from the prompt")
+        from_end = len(text) - text.rindex(answer)
+        ends = offsets[attention_mask.bool(), 1]
+        return int((ends > int(ends.max()) - from_end).nonzero()[0])
 
 
 def end_of_turn_ids(processor) -> list[int]:
