@@ -4,6 +4,7 @@ from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import build, parse_crop, run_stage, stage_params
+from zhtw_subtitles.core.io import write_metrics
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.models.registry import ModelConfig
@@ -24,7 +25,8 @@ def main() -> None:
     count = len(read_manifest(TEST))
     base = base_reader(build(ModelConfig, params["model"], "model"), instruction(params), TRAIN_JSON, params["seed"])
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, SPEED, lambda: read_frames(base, shard_frames(TEST), crop, batch_size, count))
+        speed = save_timed_predictions(staging, lambda: read_frames(base, shard_frames(TEST), crop, batch_size, count))
+    write_metrics(SPEED, speed)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from zhtw_subtitles.core.config import (
     run_stage,
     stage_params,
 )
+from zhtw_subtitles.core.io import write_metrics
 from zhtw_subtitles.dataset.frames import folder_frames, shard_frames
 from zhtw_subtitles.dataset.predictions_csv import write_csv_predictions
 from zhtw_subtitles.dataset.shards import read_manifest
@@ -36,13 +37,14 @@ def main() -> None:
     if frames_dir and not frames_dir.is_dir():
         raise ConfigError(f"infer.frames_dir '{frames_dir}' is not a folder")
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, SPEED, lambda: read_frames(model, shard_frames(TEST), crop, config.batch_size, count))
+        speed = save_timed_predictions(staging, lambda: read_frames(model, shard_frames(TEST), crop, config.batch_size, count))
         if frames_dir:
             ids, texts, unreadable = read_frames(model, folder_frames(frames_dir), crop, config.batch_size)
             if not ids:
                 raise ConfigError(f"infer.frames_dir '{frames_dir}' holds no .jpg/.png/.webp/.bmp frame")
             write_csv_predictions(staging / "submission.csv", ids, texts)
             print(f"{len(ids)} frames of {frames_dir} -> {OUT_DIR / 'submission.csv'} ({len(unreadable)} unreadable, predicted empty)")
+    write_metrics(SPEED, speed)
 
 
 if __name__ == "__main__":

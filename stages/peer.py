@@ -5,6 +5,7 @@ from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import parse_crop, run_stage, stage_params
+from zhtw_subtitles.core.io import write_metrics
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.reading.peer import RapidOcrPeer
@@ -20,7 +21,8 @@ def main() -> None:
     peer = RapidOcrPeer(parse_crop(stage_params("peer")["crop"]))
     count = len(read_manifest(TEST))
     with atomic_dir(OUT_DIR) as staging:
-        save_timed_predictions(staging, SPEED, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), peer.crop, count))
+        speed = save_timed_predictions(staging, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), peer.crop, count))
+    write_metrics(SPEED, speed)
 
 
 if __name__ == "__main__":

@@ -151,3 +151,4 @@ def test_infer_failing_after_writing_the_test_predictions_keeps_the_previous_one
         stage["main"]()
     assert written == ["test.csv"]  # the failure came after the test predictions were written
     assert files_under(out) == before and not staging_folders(out)
+    assert not (tmp_path / "metrics/speed/finetuned.json").exists()  # no timing of predictions that were not kept

@@ -8,22 +8,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from zhtw_subtitles.core.io import write_metrics
 from zhtw_subtitles.dataset.predictions_csv import write_csv_predictions
 
 Reading = tuple[list[str], list[str], list[str]]  # ids, texts, ids of unreadable frames
 
 
-def save_timed_predictions(folder: Path, speed_file: Path, read: Callable[[], Reading]) -> None:
-    """Run `read`, write its predictions into `folder` and its frames/s into `speed_file`; unreadable frames are
-    reported."""
+def save_timed_predictions(folder: Path, read: Callable[[], Reading]) -> dict:
+    """Run `read`, write its predictions into `folder` and return how fast it read (for a metrics file that the
+    stage writes once its outputs are in place); unreadable frames are reported."""
     start = time.perf_counter()
     ids, texts, unreadable = read()
     seconds = time.perf_counter() - start
     for frame_id in unreadable:
         print(f"unreadable frame, predicted as empty: {frame_id}")
     write_csv_predictions(folder / "test.csv", ids, texts)
-    write_metrics(speed_file, {
-        "frames": len(ids), "unreadable_frames": len(unreadable),
-        "seconds": round(seconds, 3), "frames_per_s": round(len(ids) / seconds, 3) if seconds else None,
-    })
+    return {"frames": len(ids), "unreadable_frames": len(unreadable),
+            "seconds": round(seconds, 3), "frames_per_s": round(len(ids) / seconds, 3) if seconds else None}
