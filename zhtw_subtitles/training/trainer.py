@@ -152,7 +152,7 @@ def live_callbacks(args: TrainingArguments, live_dir: Path, resume_from: Path | 
     """DVCLive logging, on the main process only: no other process opens, rewrites or logs to its files."""
     if args.process_index != 0:
         return []
-    return [DvcLiveCallback(start_live(live_dir, resume_from, params))]
+    return [DvcLiveCallback(start_live(live_dir, resume_from, {**params, "processes": args.world_size}))]
 
 
 class DvcLiveCallback(TrainerCallback):
