@@ -85,7 +85,7 @@ def main() -> None:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"band vs full frame: {speedup:.2f}x samples/s on {device}")
     write_results("vlm_throughput", {"architecture": args.architecture, "device": device, "batch_size": args.batch_size,
-                                     "steps": args.steps, "max_pixels": args.max_pixels, **results,
+                                     "steps": args.steps, "max_pixels": args.max_pixels or "uncapped", **results,
                                      "band_speed_up": round(speedup, 2)})
 
 
