@@ -70,7 +70,7 @@ def test_added_characters_grow_the_head_without_changing_old_readings(tmp_path):
 
 
 def test_saved_folder_loads_with_plain_transformers(base, tmp_path):
-    """What the README shows: the Auto class gives the native model, which reads like the export, and the folder's
+    """What docs/model.md shows: the Auto class gives the native model, which reads like the export, and the folder's
     preprocessor_config.json holds the dictionary as transformers' PP-OCR image processor expects it."""
     base.save_pretrained(tmp_path)
     model = AutoModelForTextRecognition.from_pretrained(tmp_path).eval()
