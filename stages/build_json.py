@@ -1,8 +1,8 @@
 """Stage build_json: rendered manifests -> LLaVA conversation JSON data/llava/{train,val,test}.json."""
-from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import build, run_stage, stage_params
+from zhtw_subtitles.core.paths import LLAVA, SYNTH
 from zhtw_subtitles.dataset.llava_json import (
     JsonConfig,
     build_records,
@@ -11,9 +11,6 @@ from zhtw_subtitles.dataset.llava_json import (
 )
 from zhtw_subtitles.dataset.shards import read_manifest
 
-SYNTH = Path("data/synth")
-OUT_DIR = Path("data/llava")
-
 
 def main() -> None:
     params = stage_params("build_json")
@@ -21,7 +18,7 @@ def main() -> None:
     seed = params["seed"]
     train, val = split_by_text(build_records(read_manifest(SYNTH / "train"), config.prompts, seed), config.val_fraction, seed)
     test = build_records(read_manifest(SYNTH / "test"), config.prompts, seed)
-    with atomic_dir(OUT_DIR) as staging:
+    with atomic_dir(LLAVA) as staging:
         for name, records in {"train": train, "val": val, "test": test}.items():
             write_json(records, staging / f"{name}.json")
     print(f"conversations: {len(train)} train, {len(val)} val, {len(test)} test")

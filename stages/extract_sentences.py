@@ -4,11 +4,11 @@ from pathlib import Path
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import ConfigError, build, run_stage, stage_params
 from zhtw_subtitles.core.io import write_lines, write_metrics
+from zhtw_subtitles.core.paths import SENTENCES
 from zhtw_subtitles.text.corpora import CorpusSettings, open_corpus
 from zhtw_subtitles.text.extraction import extract_lines
 from zhtw_subtitles.text.sentences import SentenceConfig, split_train_test
 
-OUT_DIR = Path("data/sentences")
 METRICS = Path("metrics/sentences.json")
 
 
@@ -24,7 +24,7 @@ def main() -> None:
             f"corpus '{corpus}' gave {len(lines)} usable line(s), too few for a train and a test set: "
             "use a larger corpus or relax sentences.min_len / max_len"
         )
-    with atomic_dir(OUT_DIR) as staging:
+    with atomic_dir(SENTENCES) as staging:
         write_lines(staging / "train.txt", train)
         write_lines(staging / "test.txt", test)
     characters = {c for line in lines for c in line}

@@ -16,6 +16,7 @@ from zhtw_subtitles.core.config import (
     run_stage,
     stage_params,
 )
+from zhtw_subtitles.core.paths import LLAVA, MODEL_DIR, SYNTH_TRAIN
 from zhtw_subtitles.dataset.llava_json import read_conversations
 from zhtw_subtitles.models.registry import (
     SUBTITLE_VLM,
@@ -39,9 +40,6 @@ from zhtw_subtitles.training.trainer import (
     library_files,
 )
 
-SYNTH = Path("data/synth/train")
-LLAVA = Path("data/llava")
-MODEL_DIR = Path("models/recognizer")
 CHECKPOINTS = Path("models/checkpoints")
 LIVE_DIR = Path("metrics/finetune")
 
@@ -55,7 +53,7 @@ def finetune_recognizer(params: dict, model_config: ModelConfig, config: Finetun
     train_texts = subtitles(LLAVA / "train.json")
     val_keys = list(subtitles(LLAVA / "val.json"))[: config.eval_samples]
     keys = [*train_texts, *val_keys]
-    located = tqdm(line_crops(SYNTH, crop, keys), total=len(keys), desc="locate subtitle lines", unit="frame")
+    located = tqdm(line_crops(SYNTH_TRAIN, crop, keys), total=len(keys), desc="locate subtitle lines", unit="frame")
     lines = {line.key: line for line in located}
     model = load_base(model_config.base)
     model.add_characters([c for text in train_texts.values() for c in text])
@@ -72,10 +70,10 @@ def finetune_recognizer(params: dict, model_config: ModelConfig, config: Finetun
 def finetune_vlm(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
     lora = build(LoraConfig, params["lora"], "lora")
     crop = parse_crop(params["crop"])
-    train_examples = read_examples(LLAVA / "train.json", SYNTH)
-    val_examples = read_examples(LLAVA / "val.json", SYNTH, limit=config.eval_samples)
+    train_examples = read_examples(LLAVA / "train.json", SYNTH_TRAIN)
+    val_examples = read_examples(LLAVA / "val.json", SYNTH_TRAIN, limit=config.eval_samples)
     if not train_examples or not val_examples:
-        raise ConfigError(f"{LLAVA}/train.json or val.json matches no frame of {SYNTH}: run `dvc repro build_json`")
+        raise ConfigError(f"{LLAVA}/train.json or val.json matches no frame of {SYNTH_TRAIN}: run `dvc repro build_json`")
     with tempfile.TemporaryDirectory() as scratch:
         vocabulary = [text for example in train_examples for text in (example.prompt, example.answer)]
         model, processor, base_path = load_base_vlm(model_config, vocabulary,
@@ -97,7 +95,7 @@ def main() -> None:
     config = build(FinetuneConfig, params["finetune"], "finetune")
     settings = {key: params[key] for key in ("model", "finetune", "lora", "crop", "seed")}
     # Resume only a run of the same settings, data and training code.
-    stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH.iterdir()), *library_files()])
+    stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH_TRAIN.iterdir()), *library_files()])
     route = finetune_recognizer if is_ctc_recognizer(model_config.base) else finetune_vlm
     route(params, model_config, config, stamp)
 

@@ -1,28 +1,27 @@
 """Stage peer: the off-the-shelf reader, rapidocr's full detection + recognition pipeline on the whole frame,
 reads the same test frames -> data/predictions/peer/test.csv and metrics/speed/peer.json. It does not depend on model.base, so
 model experiments never re-run it."""
-from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import parse_crop, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
+from zhtw_subtitles.core.paths import PREDICTIONS, SPEED, SYNTH_TEST
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.reading.peer import RapidOcrPeer
 from zhtw_subtitles.reading.predictions import save_timed_predictions
 from zhtw_subtitles.reading.whole_frames import read_frames_one_by_one
 
-TEST = Path("data/synth/test")
-OUT_DIR = Path("data/predictions/peer")
-SPEED = Path("metrics/speed/peer.json")
+OUT_DIR = PREDICTIONS / "peer"
+SPEED_FILE = SPEED / "peer.json"
 
 
 def main() -> None:
     peer = RapidOcrPeer(parse_crop(stage_params("peer")["crop"]))
-    count = len(read_manifest(TEST))
+    count = len(read_manifest(SYNTH_TEST))
     with atomic_dir(OUT_DIR) as staging:
-        speed = save_timed_predictions(staging, lambda: read_frames_one_by_one(peer.read, shard_frames(TEST), peer.crop, count))
-    write_metrics(SPEED, speed)
+        speed = save_timed_predictions(staging, lambda: read_frames_one_by_one(peer.read, shard_frames(SYNTH_TEST), peer.crop, count))
+    write_metrics(SPEED_FILE, speed)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@ from pathlib import Path
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import build, run_stage, stage_params
 from zhtw_subtitles.core.io import read_lines, write_metrics
+from zhtw_subtitles.core.paths import SENTENCES, SYNTH
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import resolve_fonts
 from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
 
-SENTENCES = Path("data/sentences")
-OUT_DIR = Path("data/synth")
 METRICS = Path("metrics/render.json")
 
 
@@ -23,7 +22,7 @@ def main() -> None:
         print(f"skipped unreadable background: {path}")
     counts = {"train": config.num_images, "test": config.num_test_images}
     stats = {}
-    with atomic_dir(OUT_DIR) as staging:
+    with atomic_dir(SYNTH) as staging:
         for split, count in counts.items():
             (staging / split).mkdir()
             sentences = read_lines(SENTENCES / f"{split}.txt")

@@ -5,6 +5,7 @@ from pathlib import Path
 from zhtw_subtitles.core.atomic import write_text
 from zhtw_subtitles.core.config import ConfigError, parse_crop, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
+from zhtw_subtitles.core.paths import PREDICTIONS, SYNTH_TEST
 from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.predictions_csv import read_csv_predictions
 from zhtw_subtitles.dataset.shards import read_manifest
@@ -12,8 +13,6 @@ from zhtw_subtitles.reading.band import crop_band
 from zhtw_subtitles.scoring.metrics import cer_by_length, score
 from zhtw_subtitles.scoring.worst_sheet import worst_predictions_sheet
 
-TEST = Path("data/synth/test")
-PREDICTIONS = Path("data/predictions")
 MODELS = ("finetuned", "base", "peer")  # the fine-tuned recogniser, the same before fine-tuning, rapidocr
 SCORES = Path("metrics/scores.json")
 BY_LENGTH = Path("metrics/cer_by_length.csv")
@@ -31,9 +30,9 @@ def predictions_of(model: str, ids: list[str]) -> list[str]:
 
 def main() -> None:
     crop = parse_crop(stage_params("score")["crop"])
-    manifest = read_manifest(TEST)
+    manifest = read_manifest(SYNTH_TEST)
     if not manifest:
-        raise ConfigError(f"{TEST} holds no frames to score")
+        raise ConfigError(f"{SYNTH_TEST} holds no frames to score")
     ids = [row["key"] for row in manifest]
     truths = [row["text"] for row in manifest]
     predicted = {model: predictions_of(model, ids) for model in MODELS}
@@ -46,7 +45,7 @@ def main() -> None:
         rows.append(f"{row['length']},{row['n']}," + ",".join(str(by_length[m][position]["cer"]) for m in MODELS))
     write_text(BY_LENGTH, "\n".join(rows) + "\n")
 
-    bands = (crop_band(frame.pixels, crop) if frame.pixels is not None else None for frame in shard_frames(TEST))
+    bands = (crop_band(frame.pixels, crop) if frame.pixels is not None else None for frame in shard_frames(SYNTH_TEST))
     items = ((band, truth, text) for band, truth, text in zip(bands, truths, predicted["finetuned"]) if band is not None)
     worst_predictions_sheet(items, WORST)
     for model in MODELS:

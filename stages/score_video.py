@@ -9,11 +9,11 @@ from pathlib import Path
 
 from zhtw_subtitles.core.config import ConfigError, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
+from zhtw_subtitles.core.paths import SUBTITLES
 from zhtw_subtitles.scoring.timed import TimedCounts, timed_counts
 from zhtw_subtitles.video.decode import video_files
 from zhtw_subtitles.video.subtitle_file import read_cues
 
-SUBTITLES = Path("data/subtitles")
 SCORES = Path("metrics/video_scores.json")
 
 

@@ -7,17 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import ConfigError, build, parse_crop, run_stage, stage_params
+from zhtw_subtitles.core.config import (
+    ConfigError,
+    build,
+    parse_crop,
+    run_stage,
+    stage_params,
+)
 from zhtw_subtitles.core.io import write_metrics
+from zhtw_subtitles.core.paths import MODEL_DIR, SPEED, SUBTITLES
 from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.reading.readers import instruction, trained_reader
 from zhtw_subtitles.video.decode import VideoError, video_files
 from zhtw_subtitles.video.subtitle_file import write_subtitles
 from zhtw_subtitles.video.transcriber import VideoReading, transcribe_video
 
-MODEL_DIR = Path("models/recognizer")
-OUT_DIR = Path("data/subtitles")
-SPEED = Path("metrics/speed/transcribe.json")
+SPEED_FILE = SPEED / "transcribe.json"
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ def main() -> None:
     crop = parse_crop(params["crop"])
     model = trained_reader(MODEL_DIR, build(ModelConfig, params["model"], "model"), instruction(params)) if videos else None
     video_seconds, started = 0.0, time.perf_counter()
-    with atomic_dir(OUT_DIR) as staging:
+    with atomic_dir(SUBTITLES) as staging:
         for video in videos:
             try:
                 transcript = transcribe_video(video, model, crop, config.reading)
@@ -45,9 +50,9 @@ def main() -> None:
                 raise ConfigError(f"{error} (transcribe.videos_dir holds it)") from None
             write_subtitles(transcript.cues, staging / f"{video.stem}.srt", "srt")
             video_seconds += transcript.seconds
-            print(f"{video} -> {OUT_DIR / (video.stem + '.srt')}: {len(transcript.cues)} subtitles")
+            print(f"{video} -> {SUBTITLES / (video.stem + '.srt')}: {len(transcript.cues)} subtitles")
     seconds = time.perf_counter() - started
-    write_metrics(SPEED, {"videos": len(videos), "video_seconds": round(video_seconds, 3), "seconds": round(seconds, 3),
+    write_metrics(SPEED_FILE, {"videos": len(videos), "video_seconds": round(video_seconds, 3), "seconds": round(seconds, 3),
                           "video_seconds_per_s": round(video_seconds / seconds, 3) if videos else None})
 
 

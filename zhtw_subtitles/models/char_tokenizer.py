@@ -39,11 +39,7 @@ def build_char_tokenizer(characters: Iterable[str], image_tokens: Sequence[str] 
     backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     backend.decoder = decoders.Fuse()
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token=PAD,
-        unk_token=UNK,
-        bos_token=END_OF_TEXT,
-        eos_token=END_OF_TEXT,
+        tokenizer_object=backend, pad_token=PAD, unk_token=UNK, bos_token=END_OF_TEXT, eos_token=END_OF_TEXT,
         extra_special_tokens=[END_OF_TURN, *map(role_marker, ROLES), *image_tokens],
         clean_up_tokenization_spaces=False,
         padding_side="left",  # batched generation appends to the right end of every row

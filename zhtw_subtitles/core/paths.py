@@ -1,0 +1,12 @@
+"""Where the pipeline's data lives: the paths that dvc.yaml names and several stages share."""
+from pathlib import Path
+
+SENTENCES = Path("data/sentences")
+SYNTH = Path("data/synth")
+SYNTH_TRAIN = SYNTH / "train"
+SYNTH_TEST = SYNTH / "test"
+LLAVA = Path("data/llava")
+MODEL_DIR = Path("models/recognizer")
+PREDICTIONS = Path("data/predictions")
+SUBTITLES = Path("data/subtitles")
+SPEED = Path("metrics/speed")
