@@ -19,7 +19,11 @@ from zhtw_subtitles.models.subtitle_vlm import (
 )
 from zhtw_subtitles.models.vlm_models import load_processor
 from zhtw_subtitles.synth.fonts import embedded_fonts
-from zhtw_subtitles.testing.tiny_vlms import build_tiny_vlm, config_and_processor
+from zhtw_subtitles.testing.tiny_vlms import (
+    TINY_ARCHITECTURES,
+    build_tiny_vlm,
+    config_and_processor,
+)
 from zhtw_subtitles.text.sentences import is_han
 
 SENTENCES = ["我知道，但是不行！", "這是一個國際學校。", "你說話什麼意思？ 第１２３集"]
@@ -91,27 +95,42 @@ def test_chat_template_ends_every_turn_and_marks_the_answer():
     assert tokenizer.decode(answer_ids) == ANSWER + END_OF_TURN
 
 
-@pytest.mark.parametrize("architecture", ["qwen2_vl", "llava", "idefics3"])
+@pytest.mark.parametrize("architecture", TINY_ARCHITECTURES)
 def test_tiny_vlm_reloads_trains_and_generates(architecture, tmp_path):
-    folder = build_tiny_vlm(architecture, tmp_path / architecture, CHARACTERS, seed=0)
+    folder = build_tiny_vlm(architecture, tmp_path / architecture, SENTENCES, seed=0)
     model, processor = load(folder)
     tokenizer = processor.tokenizer
     assert model.config.get_text_config().vocab_size == len(tokenizer)
-    assert model.generation_config.eos_token_id == [tokenizer.convert_tokens_to_ids(END_OF_TURN),
-                                                    tokenizer.eos_token_id]
-    assert model.generation_config.pad_token_id == tokenizer.pad_token_id
+    end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN if END_OF_TURN in tokenizer.get_vocab() else tokenizer.eos_token)
+    assert end_of_turn in model.generation_config.eos_token_id and None not in model.generation_config.eos_token_id
+    assert model.generation_config.pad_token_id == tokenizer.pad_token_id is not None
     image_token_id = tokenizer.convert_tokens_to_ids(processor.image_token)
     assert model.config.image_token_id == image_token_id != tokenizer.unk_token_id
     assert sum(p.numel() for p in model.parameters()) < 2_000_000
     check_trains_and_generates(model, processor, subtitle_band())
 
 
-def test_qwen2_vl_2b_has_the_published_shape():
-    config, processor = config_and_processor("qwen2_vl_2b", CHARACTERS)
+def test_the_bpe_tokenizers_are_byte_level_and_keep_their_special_tokens_whole(tmp_path):
+    _, processor = config_and_processor("qwen3_vl", SENTENCES)
+    tokenizer = processor.tokenizer
+    text = "火車站 ok"  # characters no training sentence holds still encode, as bytes
+    assert tokenizer.decode(tokenizer.encode(text, add_special_tokens=False)) == text
+    merged = tokenizer.convert_ids_to_tokens(tokenizer.encode("這是一個國際學校", add_special_tokens=False))
+    assert len(merged) < len("這是一個國際學校".encode())  # merges learnt from the sentences join the bytes
+    for special in ("<|im_start|>", "<|im_end|>", "<|image_pad|>", "<|vision_start|>"):
+        assert tokenizer.encode(special, add_special_tokens=False) == [tokenizer.convert_tokens_to_ids(special)]
+    assert processor.apply_chat_template(conversation(), tokenize=False) == (
+        f"<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{PROMPT}<|im_end|>\n"
+        f"<|im_start|>assistant\n{ANSWER}<|im_end|>\n")
+
+
+@pytest.mark.parametrize("architecture, parameters", [("qwen2_vl_2b", 2.209e9), ("hunyuan_ocr_1b", 0.996e9)])
+def test_bench_models_have_the_published_shape(architecture, parameters):
+    config, processor = config_and_processor(architecture, CHARACTERS)
     with torch.device("meta"):
         model = AutoModelForImageTextToText.from_config(config)
-    assert math.isclose(sum(p.numel() for p in model.parameters()), 2.209e9, rel_tol=1e-3)
-    assert config.image_token_id == processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert math.isclose(sum(p.numel() for p in model.parameters()), parameters, rel_tol=1e-2)
+    assert config.image_token_id == processor.tokenizer.convert_tokens_to_ids(processor.image_token)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ import torch
 from transformers import (
     AutoModelForImageTextToText,
     CLIPVisionConfig,
+    GenerationConfig,
     HunYuanVLConfig,
     HunYuanVLProcessor,
     Idefics3Config,
@@ -57,11 +58,8 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
 )
 
 from zhtw_subtitles.models.char_tokenizer import build_char_tokenizer
-from zhtw_subtitles.models.new_vlm import (
-    llama_text_config,
-    save_new_vlm,
-    special_token_ids,
-)
+from zhtw_subtitles.models.new_vlm import llama_text_config, special_token_ids
+from zhtw_subtitles.models.vlm_chat import end_of_turn_ids
 from zhtw_subtitles.models.vlm_models import image_only
 from zhtw_subtitles.testing.bpe_tokenizer import build_bpe_tokenizer
 
@@ -184,7 +182,12 @@ def build_tiny_vlm(architecture: str, folder: Path, texts: Iterable[str], seed: 
     config, processor = config_and_processor(architecture, texts)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config, dtype=_FAMILIES[architecture].dtype)
-    return save_new_vlm(model, processor, folder)
+    tokenizer = processor.tokenizer
+    model.generation_config = GenerationConfig(bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id,
+                                               eos_token_id=end_of_turn_ids(processor))
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return Path(folder)
 
 
 def config_and_processor(architecture: str, texts: Iterable[str]) -> tuple[PretrainedConfig, ProcessorMixin]:
