@@ -1,4 +1,5 @@
-"""Draws one synthetic TV frame: a varied background with a white, black-stroked subtitle at the bottom centre."""
+"""Draws one synthetic TV frame: a varied background with a subtitle near the bottom, classically white with a black
+outline; the other broadcast looks and layouts are drawn in styles.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,10 +13,10 @@ from zhtw_subtitles.core.config import build, require
 from zhtw_subtitles.synth.backgrounds import (
     Background,
     BackgroundVariation,
-    draw_background,
     plan_background,
 )
 from zhtw_subtitles.synth.fonts import FontFace
+from zhtw_subtitles.synth.styles import FrameLayout, Look, TextStyles, draw_picture, frame_size, plan_look
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,16 @@ class RenderConfig:
     blur_prob: float
     blur_radius: tuple[float, float]
     jpeg_quality: tuple[int, int]
+    styles: TextStyles
+    layout: FrameLayout
 
     def __post_init__(self) -> None:
         if isinstance(self.background, dict):
             object.__setattr__(self, "background", build(BackgroundVariation, self.background, "render.background"))
+        if isinstance(self.styles, dict):
+            object.__setattr__(self, "styles", build(TextStyles, self.styles, "render.styles"))
+        if isinstance(self.layout, dict):
+            object.__setattr__(self, "layout", build(FrameLayout, self.layout, "render.layout"))
         tiers = tuple(t if isinstance(t, FrameTier) else FrameTier(*t) for t in self.frame_tiers)
         object.__setattr__(self, "frame_tiers", tiers)
         require(self.num_images > 0, f"render.num_images must be > 0, got {self.num_images}")
@@ -100,70 +107,137 @@ def render_frame(text: str, faces: list[FontFace], backgrounds: list[Background]
 def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background], config: RenderConfig,
                   rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """The frame's pixels before compression (uint8, OpenCV's BGR order), and what was drawn."""
+    look = plan_look(text, config.styles, config.layout, rng.spawn(1)[0])
     plan = plan_background(backgrounds, config.background, rng)
     tier = tier_for_area(plan.source_area, config.frame_tiers)
-    width, height = tier.width, tier.height
-    frame = draw_background(plan, (width, height))
+    width, height = frame_size((tier.width, tier.height), look.aspect)
+    bar = int(round(look.letterbox * height))
+    frame = draw_picture(plan, (tier.width, tier.height), (width, height), bar)
+    if look.lines:
+        drawn = _draw_subtitle(frame, look, faces, tier, bar, config, rng)
+    else:
+        drawn = {"text": "", "font": "", "font_size": 0, "text_box": None}
 
+    rescale = float(rng.uniform(*config.rescale_factor)) if rng.random() < config.rescale_prob else 1.0
+    blur = float(rng.uniform(*config.blur_radius)) if rng.random() < config.blur_prob else 0.0
+    frame = _degrade(frame, rescale, blur)
+    meta = {
+        **drawn,
+        "width": width,
+        "height": height,
+        "rescale": round(rescale, 4),
+        "blur": round(blur, 4),
+        "background": plan.path.rsplit("/", 1)[-1],
+    }
+    # Only what differs from the classic frame is recorded, so the classic frames' metadata keeps its bytes.
+    if look.aspect != "16:9":
+        meta["aspect"] = look.aspect
+    if bar:
+        meta["letterbox_bar"] = bar
+    return frame, meta
+
+
+def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: FrameTier, bar: int,
+                   config: RenderConfig, rng: np.random.Generator) -> dict:
+    """Paint `look.lines` on `frame` in `look.style`; return what was drawn."""
+    height, width = frame.shape[:2]
     face = faces[int(rng.integers(len(faces)))]
-    font = truetype(face, _uniform_int(rng, (tier.font_min, tier.font_max)))
+    size = _uniform_int(rng, (tier.font_min, tier.font_max))
+    if look.font_height is not None:
+        size = max(8, int(round(look.font_height * height)))
     stroke = config.stroke_width + _uniform_int(rng, config.stroke_extra)
-    left, top, right, bottom = font.getbbox(text)
-    if right - left + 2 * stroke > 0.96 * width:  # never crop a line: shrink the font until it fits
-        font = truetype(face, max(8, int(font.size * 0.96 * width / (right - left + 2 * stroke))))
-        left, top, right, bottom = font.getbbox(text)
-    text_w, text_h = right - left, bottom - top
-    ink_left = (width - text_w) // 2
-    ink_top = int(round(height - rng.uniform(*sorted(config.text_top_heights)) * text_h))
+    font = truetype(face, size)
+    block = TextBlock(font, look.lines, look.line_gap)
+    if block.width + 2 * stroke > 0.96 * width:  # never crop a line: shrink the font until it fits
+        font = truetype(face, max(8, int(font.size * 0.96 * width / (block.width + 2 * stroke))))
+        block = TextBlock(font, look.lines, look.line_gap)
+    if bar and block.height > 0.8 * bar:  # a letterboxed subtitle stays on its bar
+        font = truetype(face, max(8, int(font.size * 0.8 * bar / block.height)))
+        block = TextBlock(font, look.lines, look.line_gap)
+    text_h = block.line_height
+    ink_left = (width - block.width) // 2
+    # The classic place: the first line's top between h - a*text_h and h - b*text_h; further lines go below it
+    # and the whole block moves up so that the last line ends where a single line would.
+    ink_top = int(round(height - rng.uniform(*sorted(config.text_top_heights)) * text_h)) - (block.height - text_h)
+    if bar:
+        ink_top = height - bar + (bar - block.height) // 2
+    elif look.position is not None:
+        bottom, shift = look.position
+        ink_top = max(0, int(round(bottom * height)) - block.height)
+        ink_left += int(round(shift * (width - block.width) / 2))
     colour = tuple(int(c) for c in rng.integers(config.text_rgb_min, 256, size=3))
-    fill, outline = _text_masks(text, font, (left, top, right, bottom), stroke)
-    corner = (ink_left - stroke, ink_top - stroke)  # where the masks' top-left pixel lands
+    if look.colour is not None:
+        colour = look.colour
+    bold = int(round(look.bold_width * font.size)) if look.bold_width else 0
+    margin = stroke + bold
+    fill, outline = block.masks(margin, bold, stroke)
+    corner = (ink_left - margin, ink_top - margin)  # where the masks' top-left pixel lands
 
     shadow = rng.random() < config.shadow_prob
     if shadow:
         dx, dy = (_uniform_int(rng, config.shadow_offset) for _ in range(2))
         radius = float(rng.uniform(*config.shadow_blur))
         opacity = float(rng.uniform(*config.shadow_opacity))
-        margin = int(np.ceil(3 * radius))
-        shadow_corner = (corner[0] + dx - margin, corner[1] + dy - margin)
-        _paint(frame, _soft_shadow(outline, margin, radius, opacity), shadow_corner, (0, 0, 0))
-    _paint(frame, outline, corner, (0, 0, 0))
+    if look.style == "outline":
+        if shadow:
+            _paint_shadow(frame, outline, corner, (dx, dy), radius, opacity, (0, 0, 0))
+        _paint(frame, outline, corner, (0, 0, 0))
+    elif look.style == "shadow":
+        _paint_shadow(frame, fill, corner, look.shadow_offset, look.shadow_blur, look.shadow_opacity, (0, 0, 0))
+    elif look.style == "box":
+        pad = int(round(look.box_padding * text_h))
+        box = np.full((block.height + 2 * pad, block.width + 2 * pad), int(round(255 * look.box_opacity)), np.uint8)
+        _paint(frame, box, (ink_left - pad, ink_top - pad), (0, 0, 0))
+    elif look.style == "soft_outline":
+        _paint_shadow(frame, outline, corner, (0, 0), look.outline_blur, 1.0, (look.outline_grey,) * 3)
     _paint(frame, fill, corner, colour[::-1])
 
-    rescale = float(rng.uniform(*config.rescale_factor)) if rng.random() < config.rescale_prob else 1.0
-    blur = float(rng.uniform(*config.blur_radius)) if rng.random() < config.blur_prob else 0.0
-    frame = _degrade(frame, rescale, blur)
-    meta = {
-        "text": text,
+    drawn = {
+        "text": look.truth,
         "font": face.name,
         "font_size": font.size,
         "stroke_width": stroke,
         "text_box": [corner[0], corner[1], corner[0] + outline.shape[1], corner[1] + outline.shape[0]],
         "text_height": text_h,
-        "width": width,
-        "height": height,
         "text_rgb": list(colour),
-        "shadow": bool(shadow),
-        "rescale": round(rescale, 4),
-        "blur": round(blur, 4),
-        "background": plan.path.rsplit("/", 1)[-1],
+        "shadow": bool(shadow) and look.style == "outline",
     }
-    return frame, meta
+    if look.style != "outline":
+        drawn["style"] = look.style
+    if bold:
+        drawn["bold_px"] = bold
+    return drawn
 
 
-def _text_masks(text: str, font: ImageFont.FreeTypeFont, bbox: tuple[int, int, int, int],
-                stroke: int) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage masks (uint8) of the glyphs and of the glyphs with their outline, aligned on one canvas.
+class TextBlock:
+    """Lines of text centred one under the other, their baselines `gap` font sizes apart beyond the font size."""
 
-    The canvas starts `stroke` pixels left of and above the glyphs' ink box `bbox`. The outline is the glyph
-    mask dilated by a disc of radius `stroke`: the same shape as a round-joined stroke, without FreeType
-    stroking every glyph a second time.
-    """
-    left, top, right, bottom = bbox
-    fill = Image.new("L", (right - left + 2 * stroke, bottom - top + 2 * stroke))
-    ImageDraw.Draw(fill).text((stroke - left, stroke - top), text, fill=255, font=font)
-    fill = np.asarray(fill)
-    return fill, cv2.dilate(fill, _disc(stroke))
+    def __init__(self, font: ImageFont.FreeTypeFont, lines: tuple[str, ...], gap: float):
+        self.font, self.lines = font, lines
+        self.pitch = int(round(font.size * (1 + gap)))
+        self.boxes = [font.getbbox(line) for line in lines]  # ink boxes relative to each line's origin
+        self.top = min(i * self.pitch + box[1] for i, box in enumerate(self.boxes))
+        bottom = max(i * self.pitch + box[3] for i, box in enumerate(self.boxes))
+        self.width = max(box[2] - box[0] for box in self.boxes)
+        self.height = bottom - self.top
+        self.line_height = self.boxes[0][3] - self.boxes[0][1]
+
+    def masks(self, margin: int, bold: int, stroke: int) -> tuple[np.ndarray, np.ndarray]:
+        """Coverage masks (uint8) of the glyphs, thickened by `bold` pixels, and of the glyphs with their outline.
+
+        The canvas starts `margin` pixels left of and above the block's ink box. The outline is the glyph mask
+        dilated by a disc of radius `stroke`: the same shape as a round-joined stroke, without FreeType stroking
+        every glyph a second time.
+        """
+        canvas = Image.new("L", (self.width + 2 * margin, self.height + 2 * margin))
+        draw = ImageDraw.Draw(canvas)
+        for i, (line, (left, _, right, _)) in enumerate(zip(self.lines, self.boxes)):
+            x = margin + (self.width - (right - left)) // 2 - left
+            draw.text((x, margin + i * self.pitch - self.top), line, fill=255, font=self.font)
+        fill = np.asarray(canvas)
+        if bold:
+            fill = cv2.dilate(fill, _disc(bold))
+        return fill, cv2.dilate(fill, _disc(stroke))
 
 
 @lru_cache(maxsize=8)
@@ -177,6 +251,14 @@ def _soft_shadow(outline: np.ndarray, margin: int, radius: float, opacity: float
     if radius > 0:
         mask = cv2.GaussianBlur(mask, (0, 0), radius)
     return (mask * opacity).astype(np.uint8)
+
+
+def _paint_shadow(frame: np.ndarray, mask: np.ndarray, corner: tuple[int, int], offset: tuple[int, int], radius: float,
+                  opacity: float, colour: tuple[int, ...]) -> None:
+    """Paint `mask` blurred by `radius`, faded to `opacity` and moved by `offset` (x, y) from `corner`."""
+    margin = int(np.ceil(3 * radius))
+    shifted = (corner[0] + offset[0] - margin, corner[1] + offset[1] - margin)
+    _paint(frame, _soft_shadow(mask, margin, radius, opacity), shifted, colour)
 
 
 def _paint(frame: np.ndarray, mask: np.ndarray, corner: tuple[int, int], colour: tuple[int, ...]) -> None:
