@@ -76,7 +76,8 @@ def render_split(split: str, sentences: list[str], count: int, faces: list[FontF
             results = pool.imap(_render_task, indexed, chunksize=8)
         for (index, _, _), (jpeg, meta) in tqdm(zip(indexed, results), total=count, desc=f"render {split}", unit="img"):
             writer.write(f"{split}-{index:06d}", jpeg, meta)
-            fonts[meta["font"]] += 1
+            if meta["font"]:  # a frame without a subtitle has no font
+                fonts[meta["font"]] += 1
             tiers[f"{meta['width']}x{meta['height']}"] += 1
     finally:
         writer.close()

@@ -66,7 +66,7 @@ class TextStyles:
         require(bool(self.colours) and all(len(c) == 3 and all(0 <= v <= 255 for v in c) for c in self.colours),
                 f"render.styles.colours must list [r, g, b] colours (0..255), got {self.colours!r}")
         _check_prob(self.bold_prob, "render.styles.bold_prob")
-        _check_range(self.bold_width, 0, 0.2, "render.styles.bold_width")
+        _check_range(self.bold_width, 0, 0.1, "render.styles.bold_width")
 
 
 @dataclass(frozen=True)
