@@ -227,6 +227,20 @@ def test_finetune_and_infer_stages_read_with_any_architecture(data_repo, tiny, m
 
 
 @pytest.mark.slow
+def test_the_built_in_cpu_vlm_is_saved_merged_and_reads(data_repo, monkeypatch):
+    """subtitle_vlm_cpu is built in a temporary folder: what the stage saves must load without it."""
+    data_repo.set_params({"model": {"base": "subtitle_vlm_cpu", "max_pixels": None},
+                          "finetune": {"max_steps": 2, "merge": False, "gradient_checkpointing": False},
+                          "lora": {"r": 4, "alpha": 8}})
+    run_stage(data_repo, "finetune", monkeypatch)
+    merged = data_repo.root / "models/recognizer/merged"
+    assert (merged / "config.json").is_file() and not (merged / "adapter_config.json").exists()
+    run_stage(data_repo, "infer", monkeypatch)
+    rows = (data_repo.root / "data/predictions/finetuned/test.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "id,text" and len(rows) == 1 + 6
+
+
+@pytest.mark.slow
 def test_dvc_repro_scores_a_vlm_beside_the_peer(tmp_path):
     folder = build_tiny_vlm("qwen3_vl", tmp_path / "qwen3_vl", TEXTS, seed=0)
     repo = DvcRepo.create(tmp_path / "repo", {"model": {"base": str(folder)}, "finetune": {"max_steps": 2}})

@@ -163,6 +163,24 @@ def test_subtitle_vlm_starts_from_the_recognizer_head(subtitle_vlm):
     assert read == "這是一個國際學校"
 
 
+def test_subtitle_vlm_knows_every_character_of_the_recogniser(subtitle_vlm):
+    """Its tokens are the recogniser's whole dictionary (18,709 characters), each starting from its classifier row,
+    not only the training sentences' characters: a subtitle of unseen characters is still a sequence of tokens."""
+    model, processor = load(subtitle_vlm)
+    recogniser = pretrained_ppocr_v6_small()
+    characters = recogniser.charset.characters
+    vocabulary = processor.tokenizer.get_vocab()
+    assert len(characters) > 18000 and set(characters) <= set(vocabulary)
+    unseen = [c for c in "火車站颱風" if c not in "".join(SENTENCES)]
+    assert unseen and processor.tokenizer.unk_token_id not in processor.tokenizer.encode("".join(unseen),
+                                                                                     add_special_tokens=False)
+    width = recogniser.net.head.in_features
+    embeddings = model.get_input_embeddings().weight
+    for character in unseen:
+        row = recogniser.net.head.weight[characters.index(character) + 1]  # 0 is the CTC blank
+        assert torch.equal(embeddings[vocabulary[character], :width], row)
+
+
 def test_subtitle_vlm_reads_the_located_line(subtitle_vlm):
     """Wherever the line sits in the band, the model sees the same pixels: the line, located and cut out."""
     _, processor = load(subtitle_vlm)

@@ -187,12 +187,14 @@ def start_from_the_recognizer_head(model: LlavaForConditionalGeneration, tokeniz
 def build_subtitle_vlm(folder: Path, characters: Iterable[str], seed: int = 0, input_width: int = INPUT_WIDTH,
                        token_pool: int = TOKEN_POOL, **text_sizes) -> Path:
     """Save subtitle_vlm_cpu into `folder`: the pretrained recogniser's encoder, a random projector and a random
-    Llama decoder (TEXT_SIZES, overridden by `text_sizes`) over the characters of `characters`."""
+    Llama decoder (TEXT_SIZES, overridden by `text_sizes`) whose tokens are the recogniser's whole dictionary, as its
+    embeddings start from that dictionary's classifier rows, and any other character of `characters`."""
     if text_sizes.get("hidden_size", TEXT_SIZES["hidden_size"]) < ENCODER_DIM:
         raise ValueError(f"the decoder's hidden_size must be >= {ENCODER_DIM}, the encoder's width, to start from its head")
     if input_width % (TOKEN_WIDTH * token_pool) or input_width <= INPUT_HEIGHT:
         raise ValueError(f"input_width {input_width} must be a multiple of {TOKEN_WIDTH * token_pool} above {INPUT_HEIGHT}")
-    tokenizer = build_char_tokenizer(characters, (IMAGE_TOKEN,), IMAGE_TOKEN)
+    recognizer = pretrained_ppocr_v6_small()
+    tokenizer = build_char_tokenizer([*recognizer.charset.characters, *characters], (IMAGE_TOKEN,), IMAGE_TOKEN)
     encoder_config = SubtitleLineEncoderConfig(input_width=input_width, token_pool=token_pool)
     text_config = llama_text_config(tokenizer, **{**TEXT_SIZES, **text_sizes})
     text_config.tie_word_embeddings = True
@@ -207,7 +209,6 @@ def build_subtitle_vlm(folder: Path, characters: Iterable[str], seed: int = 0, i
     )
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config)
-    recognizer = pretrained_ppocr_v6_small()
     model.model.vision_tower.load_recognizer_weights(recognizer)
     start_from_the_recognizer_head(model, tokenizer, recognizer)
     # LlavaProcessor counts (height // patch_size) * (width // patch_size) + num_additional_image_tokens. The
