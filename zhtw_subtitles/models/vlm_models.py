@@ -215,8 +215,8 @@ def write_merged(folder: Path, base_path: str, config: ModelConfig) -> None:
 
 def load_base_vlm(config: ModelConfig, texts: list[str], seed: int, scratch: Path, dtype: torch.dtype | None,
                   for_training: bool = True):
-    """(model, processor, path): the built-in subtitle_vlm_cpu is built in `scratch` with a character vocabulary
-    of `texts`; any other base is resolved to a local folder and loaded. The model is named by model.base as given
+    """(model, processor, path): the built-in subtitle_vlm_cpu is built in `scratch` (its tokenizer also holds every
+    character of `texts`); any other base is resolved to a local folder and loaded. The model is named by model.base as given
     (a hub id, not this machine's cache path), so that an adapter trained on it records that name."""
     if config.base == SUBTITLE_VLM:
         from zhtw_subtitles.models.subtitle_vlm import build_subtitle_vlm
