@@ -7,7 +7,11 @@ weights in one format: safetensors where the repository has them, else its PyTor
 from __future__ import annotations
 
 from huggingface_hub import HfApi, constants, get_cached_repo_tree, snapshot_download
-from huggingface_hub.errors import CachedRepoTreeNotFoundError, LocalEntryNotFoundError
+from huggingface_hub.errors import (
+    CachedRepoTreeNotFoundError,
+    IncompleteSnapshotError,
+    LocalEntryNotFoundError,
+)
 
 from zhtw_subtitles.core.config import ConfigError
 
@@ -33,8 +37,10 @@ def cached_snapshot(repo_id: str) -> tuple[str | None, str]:
         except CachedRepoTreeNotFoundError:
             patterns = None  # a cache filled by hand or by an older huggingface_hub: no file listing to check
         return snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns), ""
-    except LocalEntryNotFoundError as error:  # not there, or a snapshot missing some of its files
+    except IncompleteSnapshotError as error:  # an interrupted download: which files are missing
         return None, first_line(error)
+    except LocalEntryNotFoundError:
+        return None, "not there"
     except OSError as error:
         raise ConfigError(f"the Hugging Face cache {constants.HF_HUB_CACHE} could not be read for '{repo_id}' "
                           f"({first_line(error)}): check that folder's permissions, or point HF_HOME elsewhere") from None
@@ -46,7 +52,7 @@ def hub_snapshot(repo_id: str) -> str:
     if folder is not None:
         return folder
     try:
-        files = HfApi().list_repo_files(repo_id)
+        files = [sibling.rfilename for sibling in HfApi().model_info(repo_id).siblings or []]
         return snapshot_download(repo_id, allow_patterns=hub_patterns(files))
     except Exception as error:  # offline, unknown id, gated, hub down: all end in the same advice
         raise ConfigError(
