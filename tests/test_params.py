@@ -10,7 +10,7 @@ import runpy
 import pytest
 import yaml
 
-from zhtw_subtitles.core.config import ConfigError, StageParams, build, default_params, stage_params
+from zhtw_subtitles.core.config import ConfigError, StageParams, build, default_params, read_params, stage_params
 from zhtw_subtitles.testing.dvc_repo import REPO
 from zhtw_subtitles.text.corpora import CorpusSettings
 
@@ -110,3 +110,10 @@ def test_corpus_settings_read_exactly_the_three_corpus_keys():
     for missing in CORPUS_KEYS:
         with pytest.raises(ConfigError, match=f"param '{missing}'"):
             CorpusSettings.from_params(StageParams("test", {key: params[key] for key in CORPUS_KEYS if key != missing}))
+
+
+def test_params_read_numbers_as_dvc_writes_them(tmp_path):
+    """`dvc exp run -S finetune.learning_rate=2e-5` writes 2e-05, a float in YAML 1.2 (DVC) but a string in YAML 1.1."""
+    params = tmp_path / "params.yaml"
+    params.write_text("finetune:\n  learning_rate: 2e-05\n  warmup_ratio: 1e-1\n  merge: false\n", encoding="utf-8")
+    assert read_params(params) == {"finetune": {"learning_rate": 2e-05, "warmup_ratio": 0.1, "merge": False}}

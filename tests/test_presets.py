@@ -53,10 +53,7 @@ def test_a_preset_queues_an_experiment_with_exactly_its_values(queued, preset):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", [
-    pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=(
-        "DVC writes 2e-05 into params.yaml, which PyYAML (core/config.read_params, YAML 1.1) reads as a string")))
-    if path.stem == "study" else path for path in PRESETS], ids=lambda path: path.stem)
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda path: path.stem)
 def test_the_stages_read_the_params_dvc_writes_for_a_preset(queued, preset, tmp_path):
     repo, _ = queued
     # The queued experiment's params.yaml, as DVC wrote it, lies in the queue's stash commit.

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from zhtw_subtitles.core.config import PARAMS_FILE, ConfigError, build, read_params
+from zhtw_subtitles.core.config import PARAMS_FILE, ConfigError, build, load_yaml, read_params
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -67,7 +67,7 @@ def flag_value(key: str, value: Any) -> str:
 
 def set_flags(preset_file: Path, params_file: Path = PARAMS_FILE) -> list[str]:
     """The `-S key=value` arguments that apply `preset_file` to the params of `params_file`."""
-    preset = flatten(yaml.safe_load(Path(preset_file).read_text(encoding="utf-8")) or {})
+    preset = flatten(load_yaml(Path(preset_file).read_text(encoding="utf-8")) or {})
     check_sections(applied(read_params(params_file), preset))
     return [part for key, value in preset.items() for part in ("-S", f"{key}={flag_value(key, value)}")]
 

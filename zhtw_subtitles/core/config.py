@@ -5,7 +5,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
+from ruamel.yaml import YAML
 
 PARAMS_FILE = Path("params.yaml")
 DVC_FILE = Path("dvc.yaml")
@@ -20,7 +20,13 @@ class ConfigError(ValueError):
 def read_params(path: Path = PARAMS_FILE) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path} not found: run the stage from the repository root, where params.yaml lives")
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return load_yaml(path.read_text(encoding="utf-8")) or {}
+
+
+def load_yaml(text: str) -> Any:
+    """YAML read as DVC reads params.yaml (YAML 1.2, ruamel): `2e-05`, as `dvc exp run -S` writes a learning rate,
+    is a float here too, where PyYAML's YAML 1.1 would make it a string."""
+    return YAML(typ="safe", pure=True).load(text)
 
 
 class StageParams(dict):
@@ -46,7 +52,7 @@ def stage_params(stage: str, params_path: Path = PARAMS_FILE, dvc_path: Path = D
     params.yaml; a listed key missing from params.yaml is an error that names it."""
     if not dvc_path.exists():
         raise ConfigError(f"{dvc_path} not found: run the stage from the repository root")
-    stages = (yaml.safe_load(dvc_path.read_text(encoding="utf-8")) or {}).get("stages", {})
+    stages = (load_yaml(dvc_path.read_text(encoding="utf-8")) or {}).get("stages", {})
     if stage not in stages:
         raise ConfigError(f"{dvc_path} has no stage '{stage}'; its stages: {sorted(stages)}")
     params = read_params(params_path)
