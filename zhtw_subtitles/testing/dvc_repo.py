@@ -86,8 +86,9 @@ class DvcRepo:
         params = yaml.safe_load(path.read_text(encoding="utf-8"))
         path.write_text(yaml.safe_dump(_merge(params, changes), allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(args, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=600)
+    def run(self, *args: str, check: bool = True, timeout: float | None = 600) -> subprocess.CompletedProcess:
+        """Run a command in the repo; `timeout` (seconds) guards tests, benches of long runs pass None."""
+        result = subprocess.run(args, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
