@@ -35,6 +35,7 @@ from zhtw_subtitles.training.finetune_vlm import (
 from zhtw_subtitles.training.line_data import LineDataset, collate, line_crops
 from zhtw_subtitles.training.trainer import (
     FinetuneConfig,
+    end_processes,
     fingerprint,
     half_precision,
     library_files,
@@ -98,6 +99,7 @@ def main() -> None:
     stamp = fingerprint(settings, [LLAVA / "train.json", LLAVA / "val.json", *sorted(SYNTH_TRAIN.iterdir()), *library_files()])
     route = finetune_recognizer if is_ctc_recognizer(model_config.base) else finetune_vlm
     route(params, model_config, config, stamp)
+    end_processes()
 
 
 if __name__ == "__main__":

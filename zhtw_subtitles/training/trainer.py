@@ -174,6 +174,15 @@ class DvcLiveCallback(TrainerCallback):
         self.live.end()
 
 
+def end_processes() -> None:
+    """Under torchrun or accelerate: wait until every process is done (the main one saves last), then close the
+    process group. A rank that exits with gloo's threads still running aborts ("terminate called without an active
+    exception") and fails the launch."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def use_all_cores() -> None:
     """Torch threads: this machine's cores, shared among the processes of this machine (torchrun, accelerate)."""
     processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
