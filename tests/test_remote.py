@@ -35,13 +35,7 @@ def first_box(tmp_path_factory, s3) -> DvcRepo:
     folder = tmp_path_factory.mktemp("boxes")
     repo = DvcRepo.create(folder / "a")
     repo.run("dvc", "repro")
-    repo.run("git", "add", "-A")
-    repo.run("git", "commit", "-qm", "baseline")
-    repo.run("git", "init", "-q", "--bare", "-b", "main", str(folder / "origin.git"))
-    repo.run("git", "remote", "add", "origin", str(folder / "origin.git"))
-    repo.run("git", "push", "-q", "origin", "main")
-    repo.use_remote(s3)
-    assert "files pushed" in repo.run("dvc", "push").stdout
+    assert "files pushed" in repo.publish("baseline", folder / "origin.git", s3).stdout
     return repo
 
 

@@ -34,13 +34,7 @@ def test_an_adapter_trained_here_reads_there_through_that_machines_cache(tmp_pat
         first.run("dvc", "repro", "infer")
         adapter = json.loads((first.root / "models/recognizer/adapter_config.json").read_text())
         assert adapter["base_model_name_or_path"] == REPO_ID
-        first.run("git", "add", "-A")
-        first.run("git", "commit", "-qm", "a VLM adapter")
-        first.run("git", "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
-        first.run("git", "remote", "add", "origin", str(tmp_path / "origin.git"))
-        first.run("git", "push", "-q", "origin", "main")
-        first.use_remote(s3)
-        first.run("dvc", "push")
+        first.publish("a VLM adapter", tmp_path / "origin.git", s3)
         shutil.rmtree(first_home)  # the first machine's cache is not on the second one
 
         second = DvcRepo.clone(tmp_path / "origin.git", tmp_path / "second")

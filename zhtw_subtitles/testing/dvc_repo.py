@@ -81,6 +81,16 @@ class DvcRepo:
         for command in server.dvc_remote_commands():
             self.run(*command.split())
 
+    def publish(self, message: str, origin: Path, server: LocalS3) -> subprocess.CompletedProcess:
+        """Commit everything, push git to a new bare `origin` and the data to `server`; the `dvc push` result."""
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-qm", message)
+        self.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
+        self.run("git", "remote", "add", "origin", str(origin))
+        self.run("git", "push", "-q", "origin", "main")
+        self.use_remote(server)
+        return self.run("dvc", "push")
+
     def set_params(self, changes: dict) -> None:
         path = self.root / "params.yaml"
         params = yaml.safe_load(path.read_text(encoding="utf-8"))
