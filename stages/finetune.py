@@ -6,8 +6,6 @@
 import tempfile
 from pathlib import Path
 
-from tqdm import tqdm
-
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import (
     ConfigError,
@@ -32,7 +30,7 @@ from zhtw_subtitles.training.finetune_vlm import (
     save_vlm,
     train_vlm,
 )
-from zhtw_subtitles.training.line_data import LineDataset, collate, line_crops
+from zhtw_subtitles.training.line_data import LineDataset, collate, lines_by_frame
 from zhtw_subtitles.training.trainer import (
     FinetuneConfig,
     end_processes,
@@ -54,13 +52,13 @@ def finetune_recognizer(params: dict, model_config: ModelConfig, config: Finetun
     train_texts = subtitles(LLAVA / "train.json")
     val_keys = list(subtitles(LLAVA / "val.json"))[: config.eval_samples]
     keys = [*train_texts, *val_keys]
-    located = tqdm(line_crops(SYNTH_TRAIN, crop, keys), total=len(keys), desc="locate subtitle lines", unit="frame")
-    lines = {line.key: line for line in located}
+    lines = lines_by_frame(SYNTH_TRAIN, crop, keys)
+    train_lines = [line for key in train_texts for line in lines.get(key, [])]
     model = load_base(model_config.base)
-    model.add_characters([c for text in train_texts.values() for c in text])
+    model.add_characters([c for line in train_lines for c in line.text])
     seed = params["seed"]
-    train_set = LineDataset([lines[k] for k in train_texts if k in lines], model.charset, config.augment, seed)
-    val_set = LineDataset([lines[k] for k in val_keys if k in lines], model.charset, False, seed)
+    train_set = LineDataset(train_lines, model.charset, config.augment, seed)
+    val_set = LineDataset([line for key in val_keys for line in lines.get(key, [])], model.charset, False, seed)
     trainer = train(model, train_set, val_set, collate, config, seed, CHECKPOINTS, LIVE_DIR, stamp)
     if trainer.is_world_process_zero():
         with atomic_dir(MODEL_DIR) as staging:

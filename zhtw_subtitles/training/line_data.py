@@ -1,36 +1,58 @@
 """Subtitle line crops from rendered frames, as training and validation data for the CTC recogniser."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from zhtw_subtitles.dataset.frames import decode_frame, to_pil
-from zhtw_subtitles.dataset.shards import read_split
+from zhtw_subtitles.dataset.shards import Sample, read_split
 from zhtw_subtitles.models.ctc import CtcCharset
 from zhtw_subtitles.models.ppocr_rec import preprocess
 from zhtw_subtitles.models.recognizer import LABEL_PAD
-from zhtw_subtitles.reading.band import line_crop
+from zhtw_subtitles.reading.band import Crop, line_crop
+from zhtw_subtitles.reading.lines import padded_crop
 
 
 @dataclass(frozen=True)
 class LineCrop:
-    key: str
+    key: str  # the frame's key; a two-line frame gives two crops under one key
     image: np.ndarray | None  # BGR uint8; None when the frame could not be decoded
     text: str
 
 
-def line_crops(split_dir: Path, crop: tuple[float, float, float, float] | None, keys: Iterable[str] | None = None) -> Iterator[LineCrop]:
-    """The subtitle line of every frame of a rendered split (or of the frames named by `keys`), in shard order."""
-    wanted = None if keys is None else set(keys)
-    for sample in read_split(split_dir):
-        if wanted is None or sample.key in wanted:
-            frame = decode_frame(sample.jpeg)
-            yield LineCrop(sample.key, None if frame is None else line_crop(frame, crop), sample.text)
+def lines_by_frame(split_dir: Path, crop: Crop | None, keys: Iterable[str]) -> dict[str, list[LineCrop]]:
+    """{key: the frame's subtitle lines, top to bottom} for the frames of a rendered split named by `keys`."""
+    wanted = set(keys)
+    lines: dict[str, list[LineCrop]] = {}
+    with tqdm(total=len(wanted), desc="cut subtitle lines", unit="frame") as progress:
+        for sample in read_split(split_dir):
+            if sample.key in wanted:
+                lines[sample.key] = frame_lines(sample, crop)
+                progress.update()
+    return lines
+
+
+def frame_lines(sample: Sample, crop: Crop | None) -> list[LineCrop]:
+    """One crop per drawn line, cut from the render's `line_boxes` with the margin reading uses, holding that line's
+    part of the "\n"-separated truth; none for a frame without a subtitle. Frames rendered before line boxes were
+    recorded have one line, which the classical locator finds in the `crop` band."""
+    frame = decode_frame(sample.jpeg)
+    if frame is None:
+        return [LineCrop(sample.key, None, sample.text)]
+    if "line_boxes" not in sample.meta:
+        return [LineCrop(sample.key, line_crop(frame, crop), sample.text)]
+    boxes = sample.meta["line_boxes"]
+    texts = sample.text.split("\n") if sample.text else []
+    if len(boxes) != len(texts):
+        raise ValueError(f"frame {sample.key}: {len(boxes)} line boxes but {len(texts)} lines of text "
+                         f"{sample.text!r}: the split is damaged, run `dvc repro render_synth`")
+    return [LineCrop(sample.key, padded_crop(frame, tuple(box)), text) for box, text in zip(boxes, texts)]
 
 
 class LineDataset(torch.utils.data.Dataset):
