@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -20,34 +21,36 @@ from zhtw_subtitles.synth.styles import split_in_two
 
 TEXT = "我知道 但是不行"
 SENTENCES = ["我知道", "但是不行", "這是一個國際學校", "你說這話是什麼意思", "明天見", "他們今天晚上不會回來吃飯了"]
-# sha256 of the shards and manifests that the renderer of commit a54ab49 (before the styles) wrote for these
-# sentences with params.yaml's render defaults (20 frames per split, shards of 8, seed 11). The 40 frames span
-# all four frame tiers, shadows, rescaling and blur. Pillow, OpenCV and libjpeg are pinned by requirements.lock.
+# What the renderer of commit a54ab49 (before the styles) drew for these sentences with the classic render params
+# (20 frames per split, shards of 8, seed 11): sha256 of each split's manifest, and of every sample's key, JPEG bytes
+# and metadata in order (the metadata since gained `line_boxes`, left out here). The 40 frames span all four frame
+# tiers, shadows, rescaling and blur. Pillow, OpenCV and libjpeg are pinned by requirements.lock.
 FRAMES_BEFORE_STYLES = {
-    "train": {
-        "manifest.csv": "4a2a57b0b1b678b5994c33913b8e8ed8914eea2979ce33544d0c063c58e79b2f",
-        "shard-00000.tar": "df7453fee80fa6541e35da09c83e0b31f0d4ff94b5e25d49d79ead62a1ae4e78",
-        "shard-00001.tar": "4713cd701784417744cbd9291ad31940b59123c426162daf4b90283013fe8cdc",
-        "shard-00002.tar": "7c058142586e051346fed6c60f53ae04381033f602567d0b07caea3914b5d55d",
-    },
-    "test": {
-        "manifest.csv": "1e0735325f4dc23608915c1414f2f7694311160984f508dde4407751953ef875",
-        "shard-00000.tar": "27619a5852fd16b485c1abc24e66907f30645fc549871f7dfa55f69cc9725291",
-        "shard-00001.tar": "3d78c2afce0dc57ea611fceaf967684716756d7eb992d78982594495da77b730",
-        "shard-00002.tar": "74b1f282e14717f829438b35858c459d68d492cdec18f8e21dbe1cca4adeb9f7",
-    },
+    "train": ("4a2a57b0b1b678b5994c33913b8e8ed8914eea2979ce33544d0c063c58e79b2f",
+              "1ec42eaa9b1197b6848d6aa8a31f6bef8498ff9065d9427a22556acb610ad091"),
+    "test": ("1e0735325f4dc23608915c1414f2f7694311160984f508dde4407751953ef875",
+             "043f5a83da92fbf67442d97407694ee403fd58f0bad3941236e02e7ff50df36c"),
 }
 
 
-def test_default_params_draw_the_same_bytes_as_before_the_styles(tmp_path):
+def _samples_digest(folder) -> str:
+    digest = hashlib.sha256()
+    for sample in read_split(folder):
+        meta = {k: v for k, v in sample.meta.items() if k != "line_boxes"}
+        digest.update(sample.key.encode() + sample.jpeg + json.dumps(meta, ensure_ascii=False, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def test_classic_params_draw_the_same_frames_as_before_the_styles(tmp_path):
     faces = list(embedded_fonts().values())
     backgrounds, _ = find_backgrounds(True, None)
     config = default_config(RenderConfig, "render", workers=1, shard_size=8)
-    for split, expected in FRAMES_BEFORE_STYLES.items():
+    for split, (manifest, samples) in FRAMES_BEFORE_STYLES.items():
         out = tmp_path / split
         out.mkdir()
         render_split(split, SENTENCES, 20, faces, backgrounds, config, 11, out)
-        assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())} == expected
+        assert hashlib.sha256((out / "manifest.csv").read_bytes()).hexdigest() == manifest
+        assert _samples_digest(out) == samples
 
 
 def _config(backgrounds_dir, styles=None, layout=None) -> RenderConfig:
@@ -157,6 +160,31 @@ def test_two_line_cues_are_centred_one_under_the_other(grey_background_dir, text
     assert second.max() < height
 
 
+@pytest.mark.parametrize("text, two_lines, bold", [("這是一個國際學校", 1.0, 0.0), ("我知道 但是不行", 1.0, 1.0),
+                                                  ("你說這話是什麼意思", 0.0, 1.0)])
+def test_line_boxes_hold_each_lines_ink_snugly_and_apart(grey_background_dir, text, two_lines, bold):
+    config = _config(grey_background_dir, styles={"bold_prob": bold}, layout={"two_line_prob": two_lines})
+    for seed in range(4):
+        pixels, meta = _compose(config, seed, text)
+        ink = np.abs(pixels - 128).max(axis=2) > 10
+        boxes = meta["line_boxes"]
+        assert len(boxes) == meta["text"].count("\n") + 1 == (2 if two_lines else 1)
+        inside = np.zeros_like(ink)
+        for x0, y0, x1, y1 in boxes:
+            assert not inside[y0:y1, x0:x1].any()  # no two boxes overlap
+            inside[y0:y1, x0:x1] = True
+            rows, cols = np.nonzero(ink[y0:y1, x0:x1])
+            # the line's ink reaches within three pixels (faint anti-aliasing) of the box's top and bottom, and
+            # within the glyphs' side bearings (the font's metrics, as for text_box) of its left and right
+            bearing = 0.1 * meta["font_size"] + 2
+            assert rows.min() <= 3 and rows.max() >= y1 - y0 - 4
+            assert cols.min() <= bearing and cols.max() >= x1 - x0 - 1 - bearing
+        assert ink[inside].sum() == ink.sum()  # every ink pixel lies in a box
+        assert [box[1] for box in boxes] == sorted(box[1] for box in boxes)  # top to bottom
+        union = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+        assert union == meta["text_box"]
+
+
 def test_split_in_two_balances_the_lines():
     assert split_in_two("我知道 但是不行") == ("我知道", "但是不行")
     assert split_in_two("好 我 知道了 明天見") == ("好 我 知道了", "明天見")
@@ -167,7 +195,7 @@ def test_split_in_two_balances_the_lines():
 def test_an_empty_frame_holds_no_text_and_its_truth_is_empty(grey_background_dir):
     pixels, meta = _compose(_config(grey_background_dir, layout={"empty_prob": 1.0}), 5)
     assert np.all(pixels == 128)
-    assert meta["text"] == "" and meta["text_box"] is None
+    assert meta["text"] == "" and meta["text_box"] is None and meta["line_boxes"] == []
 
 
 def test_empty_and_two_line_truths_survive_shards_and_manifest(tmp_path, grey_background_dir):

@@ -116,7 +116,7 @@ def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background
     if look.lines:
         drawn = _draw_subtitle(frame, look, faces, tier, bar, config, rng)
     else:
-        drawn = {"text": "", "font": "", "font_size": 0, "text_box": None}
+        drawn = {"text": "", "font": "", "font_size": 0, "text_box": None, "line_boxes": []}
 
     rescale = float(rng.uniform(*config.rescale_factor)) if rng.random() < config.rescale_prob else 1.0
     blur = float(rng.uniform(*config.blur_radius)) if rng.random() < config.blur_prob else 0.0
@@ -198,6 +198,7 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
         "font_size": font.size,
         "stroke_width": stroke,
         "text_box": [corner[0], corner[1], corner[0] + outline.shape[1], corner[1] + outline.shape[0]],
+        "line_boxes": block.line_boxes(corner, margin),
         "text_height": text_h,
         "text_rgb": list(colour),
         "shadow": bool(shadow) and look.style == "outline",
@@ -222,6 +223,21 @@ class TextBlock:
         self.height = bottom - self.top
         self.line_height = self.boxes[0][3] - self.boxes[0][1]
 
+    def _line_left(self, i: int) -> int:
+        """Where line i's ink starts, right of the block's ink box's left edge (each line is centred)."""
+        left, _, right, _ = self.boxes[i]
+        return (self.width - (right - left)) // 2
+
+    def line_boxes(self, corner: tuple[int, int], margin: int) -> list[list[int]]:
+        """Each line's ink box widened by `margin` on every side, [x0, y0, x1, y1] end-exclusive, top to bottom, for
+        masks drawn with their top-left pixel at `corner`: their union is the masks' extent."""
+        x, y = corner
+        boxes = []
+        for i, (left, top, right, bottom) in enumerate(self.boxes):
+            x0, y0 = x + self._line_left(i), y + i * self.pitch + top - self.top
+            boxes.append([x0, y0, x0 + right - left + 2 * margin, y0 + bottom - top + 2 * margin])
+        return boxes
+
     def masks(self, margin: int, bold: int, stroke: int) -> tuple[np.ndarray, np.ndarray]:
         """Coverage masks (uint8) of the glyphs, thickened by `bold` pixels, and of the glyphs with their outline.
 
@@ -231,8 +247,8 @@ class TextBlock:
         """
         canvas = Image.new("L", (self.width + 2 * margin, self.height + 2 * margin))
         draw = ImageDraw.Draw(canvas)
-        for i, (line, (left, _, right, _)) in enumerate(zip(self.lines, self.boxes)):
-            x = margin + (self.width - (right - left)) // 2 - left
+        for i, (line, (left, _, _, _)) in enumerate(zip(self.lines, self.boxes)):
+            x = margin + self._line_left(i) - left
             draw.text((x, margin + i * self.pitch - self.top), line, fill=255, font=self.font)
         fill = np.asarray(canvas)
         if bold:
