@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zhtw_subtitles.core.config import ConfigError, default_config
+from zhtw_subtitles.core.config import ConfigError, default_config, default_params
 from zhtw_subtitles.dataset.shards import read_manifest, read_split
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts, open_face, resolve_fonts
@@ -18,6 +18,20 @@ from zhtw_subtitles.synth.render import (
     tier_for_area,
 )
 from zhtw_subtitles.synth.render_split import assign_sentences, render_split
+
+CLASSIC_STYLES = {"style_mix": {"outline": 1.0}, "colour_prob": 0.0, "bold_prob": 0.0}
+CLASSIC_LAYOUT = {"two_line_prob": 0.0, "empty_prob": 0.0, "size_prob": 0.0, "position_prob": 0.0,
+                  "aspect_mix": {"16:9": 1.0}, "letterbox_prob": 0.0}
+
+
+def classic_config(styles: dict | None = None, layout: dict | None = None, **overrides) -> RenderConfig:
+    """params.yaml's render section with issue 11's looks switched off (the white outlined line at the bottom of a
+    16:9 frame, as the study drew it), then `styles` and `layout` keys and other `overrides` replaced."""
+    render = default_params()["render"]
+    return default_config(RenderConfig, "render", **overrides,
+                          styles={**render["styles"], **CLASSIC_STYLES, **(styles or {})},
+                          layout={**render["layout"], **CLASSIC_LAYOUT, **(layout or {})})
+
 
 CLEAN = {  # no shadow, blur, rescale or colour change: pixels can be measured exactly
     "shadow_prob": 0.0, "blur_prob": 0.0, "rescale_prob": 0.0,
@@ -41,7 +55,7 @@ def test_font_size_ranges_per_tier(size, fonts):
 
 
 def test_colour_stroke_and_placement_measured_on_pixels(grey_background_dir):
-    config = default_config(RenderConfig, "render", **CLEAN, use_embedded_backgrounds=False, background_dir=str(grey_background_dir))
+    config = classic_config(**CLEAN, use_embedded_backgrounds=False, background_dir=str(grey_background_dir))
     backgrounds, _ = find_backgrounds(False, str(grey_background_dir))
     faces = list(embedded_fonts().values())
     for seed in range(12):
@@ -91,7 +105,7 @@ def test_a_font_missing_a_character_never_draws_it(font_without_guo):
     assert skipped == 0
     assert dict(tasks) == {"這是一個國際學校": (1,), "我知道": (0, 1)}
     backgrounds, _ = find_backgrounds(True, None)
-    config = default_config(RenderConfig, "render")
+    config = classic_config()
     for seed in range(30):
         faces = [[partial, full][i] for i in dict(tasks)["這是一個國際學校"]]
         _, meta = render_frame("這是一個國際學校", faces, backgrounds, config, np.random.default_rng(seed))

@@ -1,5 +1,5 @@
-"""The broadcast styles of issue 11, measured on rendered pixels, and the promise that params.yaml's defaults still
-draw exactly the frames the pipeline drew before the styles existed."""
+"""The broadcast styles of issue 11, measured on rendered pixels, and the promise that the classic params (every
+look switched off) still draw exactly the frames the pipeline drew before the styles existed."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from test_render import CLEAN
+from test_render import CLEAN, classic_config
 
-from zhtw_subtitles.core.config import ConfigError, default_config, default_params
+from zhtw_subtitles.core.config import ConfigError
 from zhtw_subtitles.dataset.shards import read_manifest, read_split
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts
@@ -44,7 +44,7 @@ def _samples_digest(folder) -> str:
 def test_classic_params_draw_the_same_frames_as_before_the_styles(tmp_path):
     faces = list(embedded_fonts().values())
     backgrounds, _ = find_backgrounds(True, None)
-    config = default_config(RenderConfig, "render", workers=1, shard_size=8)
+    config = classic_config(workers=1, shard_size=8)
     for split, (manifest, samples) in FRAMES_BEFORE_STYLES.items():
         out = tmp_path / split
         out.mkdir()
@@ -54,12 +54,9 @@ def test_classic_params_draw_the_same_frames_as_before_the_styles(tmp_path):
 
 
 def _config(backgrounds_dir, styles=None, layout=None) -> RenderConfig:
-    """Render params without shadow, blur, rescaling or background variation, so that pixels can be measured, with
-    some `render.styles` and `render.layout` keys replaced."""
-    render = default_params()["render"]
-    return default_config(RenderConfig, "render", **CLEAN, use_embedded_backgrounds=False,
-                          background_dir=str(backgrounds_dir), styles={**render["styles"], **(styles or {})},
-                          layout={**render["layout"], **(layout or {})})
+    """Classic render params without shadow, blur, rescaling or background variation, so that pixels can be
+    measured, with some `render.styles` and `render.layout` keys replaced."""
+    return classic_config(styles, layout, **CLEAN, use_embedded_backgrounds=False, background_dir=str(backgrounds_dir))
 
 
 def _compose(config: RenderConfig, seed: int, text: str = TEXT) -> tuple[np.ndarray, dict]:

@@ -3,7 +3,8 @@ and each frame's draw of them.
 
 Every choice here comes from a random stream of its own, spawned from the frame's generator without advancing it,
 so the classic draws (background, font, size, outline, placement, colour, degradations) stay exactly what they were:
-with params.yaml's defaults the frames are byte-identical to those drawn before these looks existed.
+with every look switched off (style_mix all outline, the probabilities 0, aspect 16:9) the frames are byte-identical
+to those drawn before these looks existed.
 """
 from __future__ import annotations
 
