@@ -1,4 +1,7 @@
-"""Batched reading of frames with a line recogniser or a VLM that reads the subtitle band."""
+"""Batched reading of frames with a line recogniser or a VLM that reads the subtitle band.
+
+A line recogniser reads each subtitle line that the line finder boxes in the band, and the frame's text is its lines
+top to bottom joined by "\\n": "" when the finder sees no subtitle. A VLM reads the whole band and answers itself."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -10,11 +13,13 @@ from tqdm import tqdm
 
 from zhtw_subtitles.dataset.frames import Frame, to_pil
 from zhtw_subtitles.models.ppocr_rec import preprocess
-from zhtw_subtitles.reading.band import line_of_band, usable_band
+from zhtw_subtitles.reading.band import usable_band
+from zhtw_subtitles.reading.line_finder import ClassicalLineFinder, LineFinder
+from zhtw_subtitles.reading.lines import padded_crop
 
 
 class LineReader(Protocol):
-    """A text-line recogniser: reads the located subtitle line, as `ppocr_rec.preprocess` pixel values."""
+    """A text-line recogniser: reads subtitle lines, as `ppocr_rec.preprocess` pixel values."""
 
     def read(self, pixel_values: torch.Tensor) -> list[str]: ...
 
@@ -28,20 +33,22 @@ class BandReader(Protocol):
 
 
 def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, batch_size: int,
-                total: int | None = None) -> tuple[list[str], list[str], list[str]]:
+                line_finder: LineFinder | None = None, total: int | None = None) -> tuple[list[str], list[str], list[str]]:
     """(ids, texts, unreadable ids): frames that could not be decoded, or whose band is too small to hold a line,
-    are predicted as empty and reported."""
+    are predicted as empty and reported. `line_finder` boxes the lines a line reader reads (default: the classical
+    locator); `batch_size` frames go to the finder at once, and lines to the recogniser."""
     ids, texts, unreadable = [], [], []
-    batch: list[tuple[int, np.ndarray]] = []
+    bands: list[tuple[int, np.ndarray]] = []  # position in texts, band
     reads_bands = getattr(model, "reads_bands", False)
+    finder = line_finder or ClassicalLineFinder()
 
     def flush() -> None:
-        # Similar widths together waste less padding.
-        batch.sort(key=lambda item: item[1].shape[1] / item[1].shape[0])
-        images = [image for _, image in batch]
-        for (position, _), text in zip(batch, model.read(images if reads_bands else preprocess([to_pil(i) for i in images]))):
-            texts[position] = text
-        batch.clear()
+        if reads_bands:
+            for position, text in zip(*_read_in_batches(model, bands, batch_size, reads_bands=True)):
+                texts[position] = text
+        else:
+            _read_lines(model, finder, bands, batch_size, texts)
+        bands.clear()
 
     for frame in tqdm(frames, total=total, desc="infer", unit="frame"):
         ids.append(frame.id)
@@ -50,9 +57,36 @@ def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, b
         if band is None:
             unreadable.append(frame.id)
             continue
-        batch.append((len(texts) - 1, band if reads_bands else line_of_band(band)))
-        if len(batch) == batch_size:
+        bands.append((len(texts) - 1, band))
+        if len(bands) == batch_size:
             flush()
-    if batch:
+    if bands:
         flush()
     return ids, texts, unreadable
+
+
+def _read_lines(model: LineReader, finder: LineFinder, bands: list[tuple[int, np.ndarray]], batch_size: int,
+                texts: list[str]) -> None:
+    """Each band's lines read and joined top to bottom into `texts`; lines read as "" are dropped."""
+    crops: list[tuple[tuple[int, int], np.ndarray]] = []  # (position in texts, line), line crop
+    for (position, band), boxes in zip(bands, finder.find_lines([band for _, band in bands])):
+        for line, box in enumerate(boxes):
+            crop = padded_crop(band, box)
+            if min(crop.shape[:2]) > 0:
+                crops.append(((position, line), crop))
+    lines: dict[int, dict[int, str]] = {}
+    for (position, line), text in zip(*_read_in_batches(model, crops, batch_size, reads_bands=False)):
+        lines.setdefault(position, {})[line] = text.strip()
+    for position, read in lines.items():
+        texts[position] = "\n".join(read[line] for line in sorted(read) if read[line])
+
+
+def _read_in_batches(model, items: list[tuple[object, np.ndarray]], batch_size: int, reads_bands: bool):
+    """(tags, texts) of the images of `items` read `batch_size` at a time, similar aspect ratios together (they waste
+    less padding)."""
+    ordered = sorted(items, key=lambda item: item[1].shape[1] / item[1].shape[0])
+    tags, texts = [tag for tag, _ in ordered], []
+    for start in range(0, len(ordered), batch_size):
+        images = [image for _, image in ordered[start:start + batch_size]]
+        texts.extend(model.read(images if reads_bands else preprocess([to_pil(image) for image in images])))
+    return tags, texts
