@@ -1,16 +1,15 @@
-"""Stage baselines: model.base before fine-tuning reads the same test frames as `infer`
--> data/predictions/base/test.csv and metrics/speed/base.json. A VLM base answers zero-shot, as the study tried MiniCPM-V."""
+"""Stage baselines: model.base before fine-tuning reads the same test splits as `infer`, with the same line finder
+-> data/predictions/base/{test,unseen}.csv and metrics/speed/base.json. A VLM base answers zero-shot, as the study
+tried MiniCPM-V."""
 
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import build, parse_crop, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
-from zhtw_subtitles.core.paths import LLAVA, PREDICTIONS, SPEED, SYNTH_TEST
-from zhtw_subtitles.dataset.frames import shard_frames
-from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.core.paths import LINE_FINDER_DIR, LLAVA, PREDICTIONS, SPEED
 from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.reading.inference import read_frames
-from zhtw_subtitles.reading.predictions import save_timed_predictions
-from zhtw_subtitles.reading.readers import base_reader, instruction
+from zhtw_subtitles.reading.predictions import predict_test_splits, test_split_sizes
+from zhtw_subtitles.reading.readers import base_reader, instruction, line_finder_for
 
 OUT_DIR = PREDICTIONS / "base"
 SPEED_FILE = SPEED / "base.json"
@@ -20,10 +19,13 @@ def main() -> None:
     params = stage_params("baselines")
     crop = parse_crop(params["crop"])
     batch_size = params["infer"]["batch_size"]
-    count = len(read_manifest(SYNTH_TEST))
+    sizes = test_split_sizes()
     base = base_reader(build(ModelConfig, params["model"], "model"), instruction(params), LLAVA / "train.json", params["seed"])
+    finder = line_finder_for(base, LINE_FINDER_DIR)
     with atomic_dir(OUT_DIR) as staging:
-        speed = save_timed_predictions(staging, lambda: read_frames(base, shard_frames(SYNTH_TEST), crop, batch_size, count))
+        speed = predict_test_splits(
+            staging, lambda frames, count: read_frames(base, frames, crop, batch_size, line_finder=finder, total=count),
+            sizes)
     write_metrics(SPEED_FILE, speed)
 
 

@@ -1,24 +1,18 @@
-"""Stage infer: models/recognizer reads data/synth/test -> data/predictions/finetuned/test.csv and metrics/speed/finetuned.json,
-and the frames of infer.frames_dir, if set -> data/predictions/finetuned/submission.csv."""
+"""Stage infer: models/recognizer, reading the lines that models/line_finder finds, reads both test splits
+-> data/predictions/finetuned/{test,unseen}.csv and metrics/speed/finetuned.json, and the frames of infer.frames_dir,
+if set -> data/predictions/finetuned/submission.csv (a frame's lines on one line, infer.csv_line_separator between)."""
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
-from zhtw_subtitles.core.config import (
-    ConfigError,
-    build,
-    parse_crop,
-    run_stage,
-    stage_params,
-)
+from zhtw_subtitles.core.config import ConfigError, build, parse_crop, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
-from zhtw_subtitles.core.paths import MODEL_DIR, PREDICTIONS, SPEED, SYNTH_TEST
-from zhtw_subtitles.dataset.frames import folder_frames, shard_frames
-from zhtw_subtitles.dataset.predictions_csv import write_csv_predictions
-from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.core.paths import LINE_FINDER_DIR, MODEL_DIR, PREDICTIONS, SPEED
+from zhtw_subtitles.dataset.frames import folder_frames
+from zhtw_subtitles.dataset.predictions_csv import one_line, write_csv_predictions
 from zhtw_subtitles.models.registry import ModelConfig
 from zhtw_subtitles.reading.inference import read_frames
-from zhtw_subtitles.reading.predictions import save_timed_predictions
-from zhtw_subtitles.reading.readers import InferConfig, instruction, trained_reader
+from zhtw_subtitles.reading.predictions import predict_test_splits, test_split_sizes
+from zhtw_subtitles.reading.readers import InferConfig, instruction, line_finder_for, trained_reader
 
 OUT_DIR = PREDICTIONS / "finetuned"
 SPEED_FILE = SPEED / "finetuned.json"
@@ -28,20 +22,23 @@ def main() -> None:
     params = stage_params("infer")
     config = build(InferConfig, params["infer"], "infer")
     crop = parse_crop(params["crop"])
-    count = len(read_manifest(SYNTH_TEST))
-    if count == 0:
-        raise ConfigError(f"{SYNTH_TEST} holds no frames: set render.num_test_images > 0 and run `dvc repro render_synth`")
-    model = trained_reader(MODEL_DIR, build(ModelConfig, params["model"], "model"), instruction(params))
+    sizes = test_split_sizes()
     frames_dir = Path(config.frames_dir) if config.frames_dir else None
     if frames_dir and not frames_dir.is_dir():
         raise ConfigError(f"infer.frames_dir '{frames_dir}' is not a folder")
+    model = trained_reader(MODEL_DIR, build(ModelConfig, params["model"], "model"), instruction(params))
+    finder = line_finder_for(model, LINE_FINDER_DIR)
+
+    def read(frames, count=None):
+        return read_frames(model, frames, crop, config.batch_size, line_finder=finder, total=count)
+
     with atomic_dir(OUT_DIR) as staging:
-        speed = save_timed_predictions(staging, lambda: read_frames(model, shard_frames(SYNTH_TEST), crop, config.batch_size, count))
+        speed = predict_test_splits(staging, read, sizes)
         if frames_dir:
-            ids, texts, unreadable = read_frames(model, folder_frames(frames_dir), crop, config.batch_size)
+            ids, texts, unreadable = read(folder_frames(frames_dir))
             if not ids:
                 raise ConfigError(f"infer.frames_dir '{frames_dir}' holds no .jpg/.png/.webp/.bmp frame")
-            write_csv_predictions(staging / "submission.csv", ids, texts)
+            write_csv_predictions(staging / "submission.csv", ids, one_line(texts, config.csv_line_separator))
             print(f"{len(ids)} frames of {frames_dir} -> {OUT_DIR / 'submission.csv'} ({len(unreadable)} unreadable, predicted empty)")
     write_metrics(SPEED_FILE, speed)
 

@@ -45,15 +45,21 @@ def test_model_stages_end_in_scores_for_all_three_readers(repo):
     assert {p.name for p in (root / "models/recognizer").iterdir()} == {
         "config.json", "model.safetensors", "preprocessor_config.json", "model.onnx"}
     scores = json.loads((root / "metrics/scores.json").read_text())
-    assert set(scores) == {"finetuned", "base", "peer"}
-    truths = {row["key"]: row["text"] for row in read_manifest(root / "data/synth/test")}
-    for name, reader in scores.items():
-        predicted = read_csv_predictions(root / f"data/predictions/{name}/test.csv")
-        assert set(predicted) == set(truths)
-        # counted again with another edit-distance library than the score stage's jiwer
-        edits = sum(Levenshtein.distance(truth, predicted[key]) for key, truth in truths.items())
-        assert reader["n"] == 6 and reader["cer"] == round(edits / sum(map(len, truths.values())), 6)
-    assert scores["base"]["cer"] < 0.2  # the pretrained recogniser reads the synthetic subtitles out of the box
+    assert set(scores) == {"test", "unseen"}
+    for split, readers in scores.items():
+        assert set(readers) == {"finetuned", "base", "peer"}
+        truths = {row["key"]: row["text"] for row in read_manifest(root / "data/synth" / split)}
+        for name, reader in readers.items():
+            predicted = read_csv_predictions(root / f"data/predictions/{name}/{split}.csv")
+            assert set(predicted) == set(truths)
+            # counted again with another edit-distance library than the score stage's jiwer
+            edits = sum(Levenshtein.distance(truth, predicted[key]) for key, truth in truths.items())
+            assert reader["n"] == len(truths) and reader["cer"] == round(edits / sum(map(len, truths.values())), 6)
+            empty = [key for key, truth in truths.items() if not truth]
+            false_readings = sum(bool(predicted[key].strip()) for key in empty) / len(empty) if empty else None
+            assert reader["false_readings"] == (None if false_readings is None else round(false_readings, 6))
+    assert len(read_manifest(root / "data/synth/test")) == 6
+    assert scores["test"]["base"]["cer"] < 0.2  # the pretrained recogniser reads the synthetic subtitles out of the box
     header = (root / "data/predictions/finetuned/test.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "id,text"
     assert (root / "metrics/cer_by_length.csv").read_text().startswith("length,n,finetuned,base,peer")
@@ -84,7 +90,7 @@ def test_forced_rerun_gives_byte_identical_outputs(repo):
     after = cached_output_hashes(repo.root)
     assert after == before
     assert {"models/recognizer", "data/predictions/finetuned", "data/predictions/peer"} <= set(after)
-    assert json.loads((repo.root / "metrics/speed/finetuned.json").read_text())["frames_per_s"] > 0
+    assert json.loads((repo.root / "metrics/speed/finetuned.json").read_text())["test"]["frames_per_s"] > 0
 
 
 @pytest.mark.slow
@@ -116,6 +122,6 @@ def test_fine_tuning_beats_the_base_in_the_default_run():
     recorded = {out["path"]: out["md5"] for out in lock["stages"]["score"]["outs"]}
     committed = (REPO / "metrics/scores.json").read_bytes()
     assert hashlib.md5(committed).hexdigest() == recorded["metrics/scores.json"], "metrics/scores.json is not dvc.lock's"
-    scores = json.loads(committed)
+    scores = json.loads(committed)["test"]
     assert scores["finetuned"]["n"] == scores["base"]["n"] == default_params()["render"]["num_test_images"]
     assert scores["finetuned"]["cer"] < scores["base"]["cer"]

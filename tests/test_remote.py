@@ -85,9 +85,9 @@ def test_experiments_travel_and_apply_with_their_outputs(first_box, s3, tmp_path
 
     repo.run("git", "commit", "-qam", "learning rate 0.05")
     diff = json.loads(repo.run("dvc", "metrics", "diff", "HEAD~1", "HEAD", "--json").stdout)
-    cer = diff["metrics/scores.json"]["finetuned.cer"]
-    assert cer["new"] == scores["finetuned"]["cer"] and cer["diff"] != 0
-    assert "finetuned.cer" in repo.run("dvc", "metrics", "diff", "HEAD~1", "HEAD").stdout
+    cer = diff["metrics/scores.json"]["test.finetuned.cer"]
+    assert cer["new"] == scores["test"]["finetuned"]["cer"] and cer["diff"] != 0
+    assert "test.finetuned.cer" in repo.run("dvc", "metrics", "diff", "HEAD~1", "HEAD").stdout
 
 
 def experiment_rows(repo: DvcRepo) -> dict[str, dict]:

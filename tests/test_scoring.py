@@ -8,7 +8,7 @@ from zhtw_subtitles.dataset.predictions_csv import (
     read_csv_predictions,
     write_csv_predictions,
 )
-from zhtw_subtitles.scoring.metrics import cer_by_length, normalise, score
+from zhtw_subtitles.scoring.metrics import cer_by_length, empty_frame_rates, normalise, score
 from zhtw_subtitles.scoring.worst_sheet import (
     MISSING_HIGHLIGHT,
     char_diff,
@@ -26,6 +26,9 @@ def test_one_deletion():
         "cer_normalised": round(1 / 3, 6),
         "mean_edit_distance_normalised": 1.0,
         "exact_match_normalised": 0.0,
+        "false_readings": None,
+        "missed": 0.0,
+        "empty_frames": 0,
     }
 
 
@@ -64,6 +67,26 @@ def test_all_empty_truths():
     assert score(["", ""], ["", ""])["exact_match"] == 1.0
     assert score(["", ""], ["", "什麼意思"])["cer"] == 1.0
     assert score(["", ""], ["", "什麼意思"])["mean_edit_distance"] == 2.0
+
+
+def test_false_readings_and_missed_count_frames_with_and_without_a_subtitle():
+    truths = ["", "", "", "", "你好", "我知道\n但是不行", "謝謝", "好"]
+    predictions = ["", "  ", "嗯", "", "", "我知道\n但是不行", "謝", " "]
+    # 4 frames without a subtitle, 1 read as text (whitespace is empty); 4 with one, 2 read as nothing.
+    assert empty_frame_rates(truths, predictions) == {"false_readings": 0.25, "missed": 0.5, "empty_frames": 4}
+    metrics = score(truths, predictions)
+    assert (metrics["false_readings"], metrics["missed"], metrics["empty_frames"]) == (0.25, 0.5, 4)
+
+
+def test_a_set_without_empty_frames_does_not_measure_false_readings():
+    assert empty_frame_rates(["你好", "好"], ["你好", ""]) == {"false_readings": None, "missed": 0.5, "empty_frames": 0}
+    assert empty_frame_rates(["", ""], ["", "好"]) == {"false_readings": 0.5, "missed": None, "empty_frames": 2}
+
+
+def test_a_line_break_is_one_character_in_raw_cer_and_nothing_normalised():
+    metrics = score(["我知道\n但是不行"], ["我知道 但是不行"])
+    assert metrics["cer"] == round(1 / 8, 6) and metrics["exact_match"] == 0.0
+    assert metrics["cer_normalised"] == 0.0 and metrics["exact_match_normalised"] == 1.0
 
 
 def test_spaces_are_characters_in_raw_cer_but_not_normalised():
@@ -198,6 +221,13 @@ def test_sheet_marks_extra_prediction_characters_red_and_missing_truth_character
     assert red_pixels(correct) == 0 and highlighted_pixels(correct) == 0
 
 
+def test_sheet_draws_a_two_line_subtitle_on_one_row(tmp_path):
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    worst_predictions_sheet([(band(GREY), "你好嗎 不行", "你好")], one)
+    worst_predictions_sheet([(band(GREY), "你好嗎\n不行", "你好")], two)
+    assert Image.open(two).size == Image.open(one).size and highlighted_pixels(Image.open(two)) > 0
+
+
 def test_sheet_of_nothing_says_so(tmp_path):
     out = tmp_path / "sub" / "worst.png"
     assert worst_predictions_sheet([], out) == 0
@@ -220,6 +250,13 @@ def test_csv_round_trip(tmp_path):
     ]
     assert read_csv_predictions(path) == dict(zip(ids, texts))
     assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]
+
+
+def test_two_line_texts_keep_their_line_break_in_a_quoted_field(tmp_path):
+    path = tmp_path / "test.csv"
+    write_csv_predictions(path, ["a", "b"], ["我知道\n但是不行", ""])
+    assert path.read_text(encoding="utf-8") == 'id,text\na,"我知道\n但是不行"\nb,\n'
+    assert read_csv_predictions(path) == {"a": "我知道\n但是不行", "b": ""}
 
 
 def test_csv_rejects_a_wrong_header(tmp_path):

@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import itertools
+import json
 import runpy
 from pathlib import Path
 
+import cv2
 import pytest
 import yaml
+from test_inference_lines import LINES, frame_with_lines
+from test_render import CLEAN, classic_config
 
 from zhtw_subtitles.core import io
-from zhtw_subtitles.core.config import ConfigError, default_config, default_params
+from zhtw_subtitles.core.config import ConfigError, default_params
 from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
-from zhtw_subtitles.reading import predictions
+from zhtw_subtitles.dataset.predictions_csv import read_csv_predictions
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.reading import predictions, readers
+from zhtw_subtitles.reading.line_finder import ClassicalLineFinder
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts
 from zhtw_subtitles.synth.render import RenderConfig
@@ -50,24 +57,41 @@ def test_empty_corpus_is_a_clear_error(tmp_path, monkeypatch):
         stage["main"]()
 
 
-def test_infer_on_an_empty_test_set_is_a_clear_error(tmp_path, monkeypatch):
+MANIFEST_HEADER = "key,shard,text,font,font_size,width,height\n"
+
+
+def write_manifests(root: Path, rows: dict[str, str]) -> None:
+    for split, row in rows.items():
+        (root / "data/synth" / split).mkdir(parents=True)
+        (root / "data/synth" / split / "manifest.csv").write_text(MANIFEST_HEADER + row, encoding="utf-8")
+
+
+@pytest.mark.parametrize("stage", ["infer", "baselines", "peer"])
+def test_a_reading_stage_on_an_empty_test_split_is_a_clear_error(stage, tmp_path, monkeypatch):
     write_pipeline(tmp_path)
-    (tmp_path / "data/synth/test").mkdir(parents=True)
-    (tmp_path / "data/synth/test/manifest.csv").write_text("key,shard,text,font,font_size,width,height\n")
+    write_manifests(tmp_path, {"test": "k,0,字,a,1,1,1\n", "unseen": ""})
     monkeypatch.chdir(tmp_path)
-    stage = runpy.run_path(str(REPO / "stages/infer.py"))
-    with pytest.raises(ConfigError, match="holds no frames"):
-        stage["main"]()
+    with pytest.raises(ConfigError, match="data/synth/unseen holds no frames"):
+        runpy.run_path(str(REPO / "stages" / f"{stage}.py"))["main"]()
 
 
 def test_infer_without_a_trained_model_says_how_to_get_one(tmp_path, monkeypatch):
     write_pipeline(tmp_path)
-    (tmp_path / "data/synth/test").mkdir(parents=True)
-    (tmp_path / "data/synth/test/manifest.csv").write_text("key,shard,text,font,font_size,width,height\nk,0,字,a,1,1,1\n")
+    write_manifests(tmp_path, {"test": "k,0,字,a,1,1,1\n", "unseen": "k,0,字,a,1,1,1\n"})
     (tmp_path / "models/recognizer").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     stage = runpy.run_path(str(REPO / "stages/infer.py"))
     with pytest.raises(ConfigError, match="holds no saved model: run `dvc repro finetune` or `dvc pull`"):
+        stage["main"]()
+
+
+def test_infer_without_a_line_finder_says_how_to_get_one(tmp_path, monkeypatch):
+    write_pipeline(tmp_path)
+    write_manifests(tmp_path, {"test": "k,0,字,a,1,1,1\n", "unseen": "k,0,字,a,1,1,1\n"})
+    pretrained_ppocr_v6_small().save_pretrained(tmp_path / "models/recognizer")
+    monkeypatch.chdir(tmp_path)
+    stage = runpy.run_path(str(REPO / "stages/infer.py"))
+    with pytest.raises(ConfigError, match=r"models/line_finder holds no line finder: run `dvc repro finetune_line_finder`"):
         stage["main"]()
 
 
@@ -127,14 +151,48 @@ def test_render_finding_undrawable_test_lines_after_the_train_split_keeps_the_pr
     assert not (tmp_path / "metrics").exists()
 
 
+def render_test_splits(root: Path, sentences: list[str], config: RenderConfig) -> None:
+    """data/synth/test and data/synth/unseen, two frames each, drawn from `sentences`."""
+    backgrounds, _ = find_backgrounds(config.use_embedded_backgrounds, config.background_dir)
+    for split in ("test", "unseen"):
+        (root / "data/synth" / split).mkdir(parents=True)
+        render_split("test", sentences, 2, list(embedded_fonts().values()), backgrounds, config, 0, root / "data/synth" / split)
+
+
+def recogniser_and_classical_finder(root: Path, monkeypatch) -> None:
+    """The pretrained recogniser as models/recognizer; the classical line finder stands in for models/line_finder,
+    which its own stage trains."""
+    pretrained_ppocr_v6_small().save_pretrained(root / "models/recognizer")
+    monkeypatch.setattr(readers, "load_line_finder", lambda folder: ClassicalLineFinder())
+
+
+def test_infer_writes_two_line_subtitles_on_two_lines_in_test_csv_and_on_one_in_submission_csv(
+        tmp_path, monkeypatch, grey_background_dir):
+    write_pipeline(tmp_path, infer={**default_params()["infer"], "frames_dir": "competition/test",
+                                    "csv_line_separator": " / "})
+    (tmp_path / "competition/test").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "competition/test/two.png"), frame_with_lines(LINES)[0])
+    render_test_splits(tmp_path, ["你說這話是什麼意思", "他們今天晚上不會回來"], classic_config(
+        layout={"two_line_prob": 1.0}, **CLEAN, workers=1, use_embedded_backgrounds=False,
+        background_dir=str(grey_background_dir), jpeg_quality=[95, 95]))
+    recogniser_and_classical_finder(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(REPO / "stages/infer.py"))["main"]()
+    out = tmp_path / "data/predictions/finetuned"
+    assert (out / "submission.csv").read_text(encoding="utf-8") == f"id,text\ntwo,{LINES[0]} / {LINES[1]}\n"
+    for split in ("test", "unseen"):
+        truths = {row["key"]: row["text"] for row in read_manifest(tmp_path / "data/synth" / split)}
+        assert all("\n" in text for text in truths.values())
+        assert read_csv_predictions(out / f"{split}.csv") == truths
+    speed = json.loads((tmp_path / "metrics/speed/finetuned.json").read_text())
+    assert speed["test"]["frames"] == speed["unseen"]["frames"] == 2
+
+
 def test_infer_failing_after_writing_the_test_predictions_keeps_the_previous_ones(tmp_path, monkeypatch):
     write_pipeline(tmp_path, infer={**default_params()["infer"], "frames_dir": "competition/test"})
     (tmp_path / "competition/test").mkdir(parents=True)  # a folder without a single frame
-    backgrounds, _ = find_backgrounds(True, None)
-    (tmp_path / "data/synth/test").mkdir(parents=True)
-    render_split("test", ["我知道了", "明天見"], 2, list(embedded_fonts().values()), backgrounds,
-                 default_config(RenderConfig, "render", workers=1), 0, tmp_path / "data/synth/test")
-    pretrained_ppocr_v6_small().save_pretrained(tmp_path / "models/recognizer")
+    render_test_splits(tmp_path, ["我知道了", "明天見"], classic_config(workers=1))
+    recogniser_and_classical_finder(tmp_path, monkeypatch)
     out = tmp_path / "data/predictions/finetuned"
     before = previous_output(out, {"test.csv": "id,text\ntest-000000,舊的\ntest-000001,舊的\n"})
     written = []
@@ -149,6 +207,6 @@ def test_infer_failing_after_writing_the_test_predictions_keeps_the_previous_one
     stage = runpy.run_path(str(REPO / "stages/infer.py"))
     with pytest.raises(ConfigError, match="holds no .jpg/.png/.webp/.bmp frame"):
         stage["main"]()
-    assert written == ["test.csv"]  # the failure came after the test predictions were written
+    assert written == ["test.csv", "unseen.csv"]  # the failure came after the test predictions were written
     assert files_under(out) == before and not staging_folders(out)
     assert not (tmp_path / "metrics/speed/finetuned.json").exists()  # no timing of predictions that were not kept

@@ -245,7 +245,7 @@ def test_dvc_repro_scores_a_vlm_beside_the_peer(tmp_path):
     folder = build_tiny_vlm("qwen3_vl", tmp_path / "qwen3_vl", TEXTS, seed=0)
     repo = DvcRepo.create(tmp_path / "repo", {"model": {"base": str(folder)}, "finetune": {"max_steps": 2}})
     repo.run("dvc", "repro")
-    scores = json.loads((repo.root / "metrics/scores.json").read_text())
+    scores = json.loads((repo.root / "metrics/scores.json").read_text())["test"]
     assert set(scores) == {"finetuned", "base", "peer"} and all(s["n"] == 6 for s in scores.values())
     assert yaml.safe_load((repo.root / "params.yaml").read_text())["model"]["base"] == str(folder)
     assert "Data and pipelines are up to date." in repo.run("dvc", "status").stdout

@@ -1,4 +1,8 @@
-"""Prediction files in the competition's submission form: UTF-8 CSV `id,text`."""
+"""Prediction files in the competition's submission form: UTF-8 CSV `id,text`, and the test splits every reader
+predicts (data/predictions/<reader>/<split>.csv).
+
+A two-line subtitle keeps its "\n" inside a quoted field; the competition's submission.csv writes its lines on one
+line instead (`one_line`)."""
 from __future__ import annotations
 
 import csv
@@ -8,8 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_file
+from zhtw_subtitles.core.paths import SYNTH_TEST, SYNTH_UNSEEN
 
 CSV_HEADER = ("id", "text")
+# Frames drawn like the training frames, and frames in fonts, backgrounds and styles that training never saw.
+TEST_SPLITS = {"test": SYNTH_TEST, "unseen": SYNTH_UNSEEN}
+
+
+def one_line(texts: Sequence[str], separator: str) -> list[str]:
+    """Each text's lines joined by `separator` (infer.csv_line_separator), as the competition's CSV wants them."""
+    return [separator.join(text.split("\n")) for text in texts]
 
 
 def write_csv_predictions(path: Path, ids: Sequence[str], texts: Sequence[str]) -> None:

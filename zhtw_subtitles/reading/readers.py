@@ -14,6 +14,7 @@ from zhtw_subtitles.models.registry import (
     ModelConfig,
     is_ctc_recognizer,
     load_for_inference,
+    load_line_finder,
 )
 from zhtw_subtitles.models.vlm_chat import VlmReader, answer_token_budget
 from zhtw_subtitles.models.vlm_models import (
@@ -22,6 +23,7 @@ from zhtw_subtitles.models.vlm_models import (
     load_trained_vlm,
 )
 from zhtw_subtitles.reading.inference import BandReader, LineReader
+from zhtw_subtitles.reading.line_finder import LineFinder
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,18 @@ class InferConfig:
     """The `infer` params."""
     batch_size: int
     frames_dir: str | None  # e.g. the competition's test/ folder: adds submission.csv
+    csv_line_separator: str  # submission.csv: between the lines of a two-line subtitle
     prompt: str | None  # VLMs: the instruction; null takes the first of json.prompts
 
 
 def instruction(params: dict) -> str:
     """The VLM instruction at inference, from the params `infer.prompt` and `json.prompts`."""
     return params["infer"]["prompt"] or params["json"]["prompts"][0]
+
+
+def line_finder_for(reader: LineReader | BandReader, folder: Path) -> LineFinder | None:
+    """The learned line finder in `folder` for a line recogniser; None for a VLM, which reads the whole band."""
+    return None if getattr(reader, "reads_bands", False) else load_line_finder(folder)
 
 
 def trained_reader(folder: Path, config: ModelConfig, prompt: str) -> LineReader | BandReader:

@@ -38,6 +38,7 @@ def score(truths: Sequence[str], predictions: Sequence[str]) -> dict:
     - `mean_edit_distance`: Levenshtein distance per image, averaged (the Kaggle competition's metric).
     - `exact_match`: fraction of predictions equal to their truth.
     - `n`: number of images.
+    - `false_readings`, `missed`, `empty_frames`: see `empty_frame_rates`.
     """
     _check_pairs(truths, predictions)
     truths_normalised = [normalise(t) for t in truths]
@@ -46,6 +47,24 @@ def score(truths: Sequence[str], predictions: Sequence[str]) -> dict:
         "n": len(truths),
         **_metrics(truths, predictions, suffix=""),
         **_metrics(truths_normalised, predictions_normalised, suffix="_normalised"),
+        **empty_frame_rates(truths, predictions),
+    }
+
+
+def empty_frame_rates(truths: Sequence[str], predictions: Sequence[str]) -> dict:
+    """How a reader tells frames with a subtitle from frames without one (truth ""); whitespace alone is empty.
+
+    - `false_readings`: share of the frames without a subtitle that were read as some text; None (not measured)
+      when every frame has a subtitle.
+    - `missed`: share of the frames with a subtitle that were read as ""; None when no frame has one.
+    - `empty_frames`: how many frames have no subtitle.
+    """
+    empty = [not p.strip() for t, p in zip(truths, predictions) if not t.strip()]
+    read = [not p.strip() for t, p in zip(truths, predictions) if t.strip()]
+    return {
+        "false_readings": round(empty.count(False) / len(empty), 6) if empty else None,
+        "missed": round(read.count(True) / len(read), 6) if read else None,
+        "empty_frames": len(empty),
     }
 
 

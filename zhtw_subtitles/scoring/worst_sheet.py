@@ -24,6 +24,7 @@ LABEL_COLOUR = (110, 110, 110)
 WRONG_COLOUR = (210, 0, 0)
 MISSING_HIGHLIGHT = (255, 225, 110)
 SEPARATOR_COLOUR = (200, 200, 200)
+LINE_BREAK = "｜"  # how the sheet shows the "\n" between the lines of a two-line subtitle
 
 Colour = tuple[int, int, int]
 # A drawn line is a list of spans: text, its colour, and a highlight behind it or None.
@@ -65,7 +66,7 @@ def _truth_line(diff: list[tuple[str, str, str]]) -> list[Span]:
     spans: list[Span] = [("truth: ", LABEL_COLOUR, None)]
     for tag, truth_piece, _ in diff:
         if truth_piece:
-            spans.append((truth_piece, TEXT_COLOUR, None if tag == "equal" else MISSING_HIGHLIGHT))
+            spans.append((_shown(truth_piece), TEXT_COLOUR, None if tag == "equal" else MISSING_HIGHLIGHT))
     return spans
 
 
@@ -75,9 +76,13 @@ def _prediction_line(diff: list[tuple[str, str, str]], distance: int) -> list[Sp
         spans.append(("(empty)", LABEL_COLOUR, None))
     for tag, _, prediction_piece in diff:
         if prediction_piece:
-            spans.append((prediction_piece, TEXT_COLOUR if tag == "equal" else WRONG_COLOUR, None))
+            spans.append((_shown(prediction_piece), TEXT_COLOUR if tag == "equal" else WRONG_COLOUR, None))
     spans.append((f"   edit distance {distance}", LABEL_COLOUR, None))
     return spans
+
+
+def _shown(text: str) -> str:
+    return text.replace("\n", LINE_BREAK)
 
 
 def _line_width(spans: list[Span]) -> int:
