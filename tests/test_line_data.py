@@ -6,16 +6,14 @@ import dataclasses
 
 import pytest
 from PIL import Image
-from test_render import CLEAN
+from test_render import CLEAN, classic_config
 
-from zhtw_subtitles.core.config import default_config, default_params
 from zhtw_subtitles.dataset.frames import to_pil
 from zhtw_subtitles.dataset.shards import read_split
 from zhtw_subtitles.models.ppocr_rec import preprocess
 from zhtw_subtitles.models.registry import load_for_inference
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts
-from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
 from zhtw_subtitles.training.line_data import frame_lines, lines_by_frame
 
@@ -30,9 +28,8 @@ def split(tmp_path_factory):
     backgrounds_dir = folder / "backgrounds"
     backgrounds_dir.mkdir()
     Image.new("RGB", (1280, 720), (128, 128, 128)).save(backgrounds_dir / "grey.png")
-    layout = {**default_params()["render"]["layout"], "two_line_prob": 0.5, "empty_prob": 0.25}
-    config = default_config(RenderConfig, "render", **CLEAN, workers=1, shard_size=8, use_embedded_backgrounds=False,
-                            background_dir=str(backgrounds_dir), layout=layout, jpeg_quality=[95, 95])
+    config = classic_config(layout={"two_line_prob": 0.5, "empty_prob": 0.25}, **CLEAN, workers=1, shard_size=8,
+                            use_embedded_backgrounds=False, background_dir=str(backgrounds_dir), jpeg_quality=[95, 95])
     backgrounds, _ = find_backgrounds(False, str(backgrounds_dir))
     out = folder / "test"
     out.mkdir()
