@@ -14,7 +14,7 @@ from test_render import CLEAN, classic_config
 from zhtw_subtitles.core.config import ConfigError
 from zhtw_subtitles.dataset.shards import read_manifest, read_split
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
-from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.synth.fonts import embedded_fonts, resolve_fonts
 from zhtw_subtitles.synth.render import RenderConfig, compose_frame
 from zhtw_subtitles.synth.render_split import render_split
 from zhtw_subtitles.synth.styles import split_in_two
@@ -42,7 +42,7 @@ def _samples_digest(folder) -> str:
 
 
 def test_classic_params_draw_the_same_frames_as_before_the_styles(tmp_path):
-    faces = list(embedded_fonts().values())
+    faces = resolve_fonts(("noto_sans_tc", "noto_serif_tc"), None)  # the faces of that time
     backgrounds, _ = find_backgrounds(True, None)
     config = classic_config(workers=1, shard_size=8)
     for split, (manifest, samples) in FRAMES_BEFORE_STYLES.items():

@@ -1,9 +1,12 @@
-"""Subtitle fonts: the embedded Noto TC faces, user font folders, and per-character coverage (no tofu)."""
+"""Subtitle fonts: the embedded Noto TC faces, font files and folders, installed families (fontconfig), and
+per-character coverage (no tofu)."""
 from __future__ import annotations
 
+import importlib.util
+import shutil
+import subprocess
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTFont
@@ -35,13 +38,23 @@ class FontFace:
         return "".join(sorted({c for c in text if ord(c) not in self.codepoints}))
 
 
+# name in render.fonts: (PyPI package that ships it, file in the package, family); every one is OFL.
+EMBEDDED_FACES = {
+    "noto_sans_tc": ("pylopdf_fonts_zh_tw", "NotoSansTC-Regular.otf", "Noto Sans TC"),
+    "noto_serif_tc": ("pylopdf_fonts_zh_tw", "NotoSerifTC-Regular.otf", "Noto Serif TC"),
+    "noto_sans_cjk_tc_bold": ("cvttf_NotoSansCJK_Bold", "NotoSansCJKtc-Bold.otf", "Noto Sans CJK TC Bold"),
+    "noto_sans_cjk_tc_black": ("cvttf_NotoSansCJK_Black", "NotoSansCJKtc-Black.otf", "Noto Sans CJK TC Black"),
+}
+
+
 def embedded_fonts() -> dict[str, FontFace]:
-    """Noto Sans TC and Noto Serif TC (OFL), shipped by PyPI `pylopdf-fonts-zh-tw`."""
-    package = resources.files("pylopdf_fonts_zh_tw")
-    return {
-        "noto_sans_tc": FontFace(str(package / "NotoSansTC-Regular.otf"), 0, "Noto Sans TC"),
-        "noto_serif_tc": FontFace(str(package / "NotoSerifTC-Regular.otf"), 0, "Noto Serif TC"),
-    }
+    """The faces of EMBEDDED_FACES, by name, whose package is installed (requirements.lock installs them all)."""
+    faces = {}
+    for name, (package, filename, family) in EMBEDDED_FACES.items():
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            faces[name] = FontFace(str(Path(spec.submodule_search_locations[0]) / filename), 0, family)
+    return faces
 
 
 def open_face(path: Path) -> FontFace:
@@ -79,16 +92,20 @@ def _traditional_face_index(names: list[str], path: Path) -> int:
 
 
 def resolve_fonts(names: tuple[str, ...], font_dir: str | None) -> list[FontFace]:
-    """Faces named in `render.fonts` (embedded names or file paths) plus every font in `render.font_dir`."""
+    """Faces named in `render.fonts` (embedded names, font file paths or installed family names) plus every font
+    in `render.font_dir`."""
     embedded = embedded_fonts()
     faces = []
     for name in names:
         if name in embedded:
             faces.append(embedded[name])
+        elif name in EMBEDDED_FACES:
+            raise ConfigError(f"font '{name}' needs the PyPI package {EMBEDDED_FACES[name][0]}: "
+                              "pip install -r requirements.lock")
         elif Path(name).suffix.lower() in FONT_SUFFIXES:
             faces.append(open_face(Path(name)))
         else:
-            raise ConfigError(f"unknown font '{name}' in render.fonts; use one of {sorted(embedded)} or a font file path")
+            faces.append(system_font(name, sorted(embedded)))
     if font_dir:
         folder = Path(font_dir)
         if not folder.is_dir():
@@ -100,3 +117,29 @@ def resolve_fonts(names: tuple[str, ...], font_dir: str | None) -> list[FontFace
     if not faces:
         raise ConfigError("no fonts: set render.fonts and/or render.font_dir")
     return faces
+
+
+def system_font(family: str, embedded: list[str]) -> FontFace:
+    """The installed face of `family` that fontconfig picks for Traditional Chinese; fontconfig's fallback to some
+    other family is refused."""
+    unknown = (f"unknown font '{family}' in render.fonts: it is not an embedded face ({embedded}), not a font file "
+               "(.ttf/.otf/.ttc) and not an installed font family")
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        raise ConfigError(f"{unknown} (fontconfig's fc-match, which finds families, is not installed; give the "
+                          "font file's path instead)")
+    wanted = family.split(":")[0].strip()
+    result = subprocess.run([fc_match, "--format=%{file}\n%{index}\n%{family}", f"{wanted}:lang=zh-tw"],
+                            capture_output=True, text=True, check=False)
+    path, index, families = (result.stdout.split("\n") + ["", "", ""])[:3]
+    if result.returncode != 0 or wanted.lower() not in {f.strip().lower() for f in families.split(",")}:
+        offered = f" (fontconfig offered '{families}')" if families else ""
+        raise ConfigError(f"{unknown}{offered}; `fc-list :lang=zh family` lists the installed Chinese families")
+    if Path(path).suffix.lower() not in {".ttc", ".otc"}:
+        return open_face(Path(path))
+    try:
+        with TTFont(path, fontNumber=int(index), lazy=True) as font:
+            return FontFace(path, int(index), _family(font))
+    except Exception as error:  # fontTools raises many kinds on damaged files
+        raise ConfigError(f"cannot read font {path} (face {index}), which fontconfig gives for '{family}': "
+                          f"{error}. Give another family or a font file path") from error
