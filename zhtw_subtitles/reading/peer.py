@@ -51,7 +51,8 @@ def offline_rapidocr(threads: int = 2, params: dict[str, Any] | None = None) -> 
 
 
 class RapidOcrPeer:
-    """Reads the subtitle of whole frames: the texts of the boxes whose centre lies in `crop`, left to right."""
+    """Reads the subtitle of whole frames: the texts of the boxes whose centre lies in `crop`, row by row top to
+    bottom, each row left to right; rows are joined by "\n"."""
 
     def __init__(self, crop: Crop | None = DEFAULT_BAND, threads: int = 2, params: dict[str, Any] | None = None):
         self.crop = crop
@@ -66,8 +67,9 @@ class RapidOcrPeer:
         x0, y0, x1, y1 = band_bounds(frame.shape[0], frame.shape[1], self.crop)
         corners = np.asarray(boxes, dtype=np.float32)  # n x 4 corners x (x, y)
         centres = corners.mean(axis=1)
-        in_band = [i for i, (x, y) in enumerate(centres) if x0 <= x < x1 and y0 <= y < y1]
-        return "".join(texts[i] for i in sorted(in_band, key=lambda i: corners[i, :, 0].min()))
+        in_band = [i for i, (x, y) in enumerate(centres) if x0 <= x < x1 and y0 <= y < y1 and texts[i].strip()]
+        rows = text_rows(corners[in_band])
+        return "\n".join("".join(texts[in_band[i]] for i in row) for row in rows)
 
     def read_frames(self, frames: Iterable[np.ndarray]) -> list[str]:
         return [self.read(frame) for frame in frames]
@@ -82,3 +84,16 @@ class RapidOcrPeer:
         self.read_frames(frames)
         return len(frames) / (time.perf_counter() - start)
 
+
+def text_rows(corners: np.ndarray) -> list[list[int]]:
+    """Indices of text boxes (n x 4 corners x (x, y)) grouped into rows, top to bottom, each row left to right: a box
+    belongs to a row when its vertical middle lies between the top and bottom of the row's first box."""
+    tops, bottoms = corners[:, :, 1].min(axis=1), corners[:, :, 1].max(axis=1)
+    rows: list[tuple[float, float, list[int]]] = []
+    for i in sorted(range(len(corners)), key=lambda i: tops[i] + bottoms[i]):
+        middle = (tops[i] + bottoms[i]) / 2
+        if rows and rows[-1][0] <= middle <= rows[-1][1]:
+            rows[-1][2].append(i)
+        else:
+            rows.append((tops[i], bottoms[i], [i]))
+    return [sorted(row, key=lambda i: corners[i, :, 0].min()) for _, _, row in rows]
