@@ -4,6 +4,7 @@ import json
 
 import pytest
 from PIL import Image
+from test_render import classic_config
 
 from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import ConfigError, default_config
@@ -11,13 +12,13 @@ from zhtw_subtitles.dataset.llava_json import (
     JsonConfig,
     build_records,
     export_folder,
+    read_conversations,
     split_by_text,
     write_json,
 )
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts
-from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
 
 STUDY_PROMPTS = (  # the study's three instructions, verbatim
@@ -31,10 +32,29 @@ STUDY_PROMPTS = (  # the study's three instructions, verbatim
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
     backgrounds, _ = find_backgrounds(True, None)
-    config = default_config(RenderConfig, "render", workers=1, shard_size=5)
+    config = classic_config(workers=1, shard_size=5)
     sentences = [f"第{n}句台詞" for n in "一二三四五六七八九十"]
     render_split("train", sentences, 12, list(embedded_fonts().values()), backgrounds, config, 5, out)
     return out
+
+
+def test_frames_without_a_subtitle_answer_empty_two_line_cues_keep_their_line_break_and_both_splits_get_some(
+        tmp_path):
+    backgrounds, _ = find_backgrounds(True, None)
+    config = classic_config(layout={"two_line_prob": 0.4, "empty_prob": 0.3}, workers=1, shard_size=50)
+    sentences = [f"第{n}句台詞" for n in "一二三四五六七八九十"]
+    render_split("train", sentences, 40, list(embedded_fonts().values()), backgrounds, config, 5, tmp_path)
+    manifest = read_manifest(tmp_path)
+    records = build_records(manifest, STUDY_PROMPTS, seed=5)
+    answers = {r["id"]: r["conversations"][1]["value"] for r in records}
+    assert answers == {row["key"]: row["text"] for row in manifest}
+    assert "" in answers.values() and any("\n" in answer for answer in answers.values())
+    write_json(records, tmp_path / "train.json")
+    assert read_conversations(tmp_path / "train.json") == {r["id"]: (r["conversations"][0]["value"], answers[r["id"]])
+                                                          for r in records}
+    train, val = split_by_text(records, 0.3, seed=5)
+    empty = lambda rs: [r for r in rs if not r["conversations"][1]["value"]]  # noqa: E731
+    assert empty(train) and empty(val)
 
 
 def test_records_have_the_study_schema(rendered):

@@ -27,6 +27,7 @@ from zhtw_subtitles.models.vlm_chat import (
     chat_text,
     clean_answer,
     shrink,
+    turn_closing,
 )
 from zhtw_subtitles.models.vlm_models import (
     LoraConfig,
@@ -95,6 +96,18 @@ def test_only_the_answer_and_what_closes_its_turn_are_supervised(tiny, examples)
     assert (batch["labels"][batch["attention_mask"] == 0] == LABEL_PAD).all()
 
 
+def test_an_empty_answer_learns_to_close_the_turn_and_a_two_line_answer_is_learnt_whole(tiny):
+    _, processor = loaded(tiny)
+    closing = turn_closing(processor)  # the end-of-turn mark (and a newline)
+    assert closing.strip()
+    no_subtitle = cv2.imencode(".jpg", np.full((720, 1280, 3), 90, np.uint8))[1].tobytes()
+    items, batch = collated(processor, [Example("empty", no_subtitle, PROMPT, ""),
+                                        Example("two", band_jpeg("明天見"), PROMPT, "明天見\n謝謝你")])
+    for labels, item in zip(batch["labels"], items):
+        supervised = processor.tokenizer.decode(labels[labels != LABEL_PAD])
+        assert supervised.removeprefix(" ") == item["answer"] + closing
+
+
 def test_supervision_starts_where_the_prompt_ends_or_at_the_token_merged_across_it(tiny, examples):
     """The prompt encoded alone (with its image) is masked whole, unless a BPE merge joins its last character to
     the answer's first: then the merged token, which the model must produce, is the first one learnt."""
@@ -144,7 +157,7 @@ def test_qlora_without_cuda_says_what_it_needs(tiny):
 
 def test_answers_are_cleaned_of_markup_echo_and_extra_lines():
     assert clean_answer("<|im_end|>明天見<|im_end|>", PROMPT) == "明天見"
-    assert clean_answer("assistant: 明天見\n明天見明天見", PROMPT) == "明天見"
+    assert clean_answer("assistant: 明天見\n謝謝你\n明天見明天見", PROMPT) == "明天見\n謝謝你"  # a cue has two lines at most
     assert clean_answer("請辨認圖片中央底部的白色字幕明天見", PROMPT) == "明天見"
     assert clean_answer("  \n", PROMPT) == ""
 

@@ -2,7 +2,8 @@
 
 Each record is exactly the study's form:
 {"id", "image", "conversations": [{"from": "human", "value": "<image>\\n" + prompt}, {"from": "gpt", "value": text}]}
-with `image` relative to the exported folder (`images/<id>.jpg`).
+with `image` relative to the exported folder (`images/<id>.jpg`). The answer of a frame without a subtitle is "",
+and a two-line subtitle's lines are joined by "\\n", as the readers answer.
 """
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ def build_records(manifest: list[dict[str, str]], prompts: tuple[str, ...], seed
 
 
 def split_by_text(records: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, val): no subtitle in both. Frames without a subtitle (answer "") are drawn one by one, so that both
+    sides hold some."""
     def is_val(record: dict) -> bool:
-        return unit_hash(str(seed), "val", record["conversations"][1]["value"]) < val_fraction
+        return unit_hash(str(seed), "val", record["conversations"][1]["value"] or record["id"]) < val_fraction
 
     return [r for r in records if not is_val(r)], [r for r in records if is_val(r)]
 

@@ -14,6 +14,7 @@ from zhtw_subtitles.dataset.llava_json import IMAGE_TOKEN
 from zhtw_subtitles.models.recognizer import LABEL_PAD
 
 PROBE_ANSWER = "字"
+MAX_ANSWER_LINES = 2  # a subtitle cue has one or two lines; a model rambling on writes more
 ANSWER_MARGIN_TOKENS = 8
 
 
@@ -54,6 +55,7 @@ class AnswerOnlyCollator:
 
     def __init__(self, processor):
         self.processor = processor
+        self.closing = turn_closing(processor)
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
         texts = [chat_text(self.processor, item["prompt"], item["answer"]) for item in items]
@@ -63,28 +65,34 @@ class AnswerOnlyCollator:
         offsets = full.pop("offset_mapping")
         labels = full["input_ids"].clone()
         for row, (text, item) in enumerate(zip(texts, items)):
-            labels[row, :self.answer_start(offsets[row], full["attention_mask"][row], text, item["answer"])] = LABEL_PAD
+            start = self.answer_start(offsets[row], full["attention_mask"][row], text, item["answer"], self.closing)
+            labels[row, :start] = LABEL_PAD
         labels[full["attention_mask"] == 0] = LABEL_PAD
         return {**full, "labels": labels}
 
     @staticmethod
-    def answer_start(offsets: torch.Tensor, attention_mask: torch.Tensor, text: str, answer: str) -> int:
-        """The index of the first token holding a character of the answer. The processor expands the image
-        placeholder inside the prompt, so the answer's place is counted from the end of the text."""
-        if answer not in text:
+    def answer_start(offsets: torch.Tensor, attention_mask: torch.Tensor, text: str, answer: str, closing: str) -> int:
+        """The index of the first token holding a character of the answer, or of the `closing` that follows it (an
+        empty answer, for a frame without a subtitle, still learns to close the turn). The processor expands the
+        image placeholder inside the prompt, so the answer's place is counted from the end of the text."""
+        if not text.endswith(answer + closing) or not (answer + closing).strip():
             raise ValueError(f"the chat template does not write the answer {answer!r} as given; it cannot be "
                              "told apart from the prompt")
-        from_end = len(text) - text.rindex(answer)
+        from_end = len(answer) + len(closing)
         ends = offsets[attention_mask.bool(), 1]
         return int((ends > int(ends.max()) - from_end).nonzero()[0])
+
+
+def turn_closing(processor) -> str:
+    """What the chat template writes after an assistant's answer: its end-of-turn mark, and maybe a newline."""
+    with_answer = chat_text(processor, "?", PROBE_ANSWER)
+    return with_answer[with_answer.rindex(PROBE_ANSWER) + len(PROBE_ANSWER):]
 
 
 def end_of_turn_ids(processor) -> list[int]:
     """The token that closes an assistant turn in this chat template, beside the tokenizer's eos."""
     tokenizer = processor.tokenizer
-    with_answer = chat_text(processor, "?", PROBE_ANSWER)
-    tail = with_answer[len(chat_text(processor, "?")):]
-    after_answer = tail[tail.index(PROBE_ANSWER) + len(PROBE_ANSWER):].strip()
+    after_answer = turn_closing(processor).strip()
     ids = tokenizer(after_answer, add_special_tokens=False)["input_ids"][:1] if after_answer else []
     return list(dict.fromkeys([*ids, *([tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else [])]))
 
@@ -101,14 +109,14 @@ ROLE_PREFIX = re.compile(r"^(assistant|ASSISTANT|Assistant|gpt)\s*[:：]?\s*")
 
 
 def clean_answer(text: str, prompt: str) -> str:
-    """The subtitle alone: no chat markup or role name, no echoed prompt, one line."""
+    """The subtitle alone: no chat markup or role name, no echoed prompt, at most MAX_ANSWER_LINES lines."""
     text = CHAT_MARKUP.sub("", text)
     text = ROLE_PREFIX.sub("", text.strip())
     bare_prompt = prompt.replace(IMAGE_TOKEN, "").strip()
     if bare_prompt and text.startswith(bare_prompt):
         text = text[len(bare_prompt):]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else ""
+    return "\n".join(lines[:MAX_ANSWER_LINES])
 
 
 class VlmReader:
