@@ -1,4 +1,8 @@
-"""Stage render_synth: sentences -> data/synth/{train,test}/shard-*.tar + manifest.csv, metrics/render.json."""
+"""Stage render_synth: sentences -> data/synth/{train,test,unseen}/shard-*.tar + manifest.csv, metrics/render.json.
+
+train and test share the `render` fonts, backgrounds and style mix; unseen draws the test lines again with
+`render.unseen`'s, which must share no font or background source with them.
+"""
 from pathlib import Path
 
 from zhtw_subtitles.core.atomic import atomic_dir
@@ -8,30 +12,45 @@ from zhtw_subtitles.core.paths import SENTENCES, SYNTH
 from zhtw_subtitles.synth.fonts import resolve_fonts
 from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
-from zhtw_subtitles.synth.sources import load_backgrounds
+from zhtw_subtitles.synth.sources import check_held_out, load_backgrounds, unseen_config
 
 METRICS = Path("metrics/render.json")
 
 
 def main() -> None:
     params = stage_params("render_synth")
-    config = build(RenderConfig, params["render"], "render")
-    faces = resolve_fonts(config.fonts, config.font_dir)
-    backgrounds, corrupt = load_backgrounds(config, params["seed"])
-    for path in corrupt:
-        print(f"skipped unreadable background: {path}")
-    counts = {"train": config.num_images, "test": config.num_test_images}
+    seed = params["seed"]
+    seen = build(RenderConfig, params["render"], "render")
+    unseen = unseen_config(seen)
+    faces = {"seen": resolve_fonts(seen.fonts, seen.font_dir), "unseen": resolve_fonts(unseen.fonts, unseen.font_dir)}
+    check_held_out(seen, faces["seen"], unseen, faces["unseen"])
+    backgrounds, corrupt = {}, {}
+    for group, config in (("seen", seen), ("unseen", unseen)):
+        backgrounds[group], corrupt[group] = load_backgrounds(config, seed)
+        for path in corrupt[group]:
+            print(f"skipped unreadable background: {path}")
+    splits = {  # split: (params, fonts and backgrounds, frames, sentences)
+        "train": (seen, "seen", seen.num_images, "train"),
+        "test": (seen, "seen", seen.num_test_images, "test"),
+        "unseen": (unseen, "unseen", seen.unseen.num_images, "test"),
+    }
     stats = {}
     with atomic_dir(SYNTH) as staging:
-        for split, count in counts.items():
+        for split, (config, group, count, lines) in splits.items():
             (staging / split).mkdir()
-            sentences = read_lines(SENTENCES / f"{split}.txt")
-            stats[split] = render_split(split, sentences, count, faces, backgrounds, config, params["seed"], staging / split)
+            sentences = read_lines(SENTENCES / f"{lines}.txt")
+            stats[split] = render_split(split, sentences, count, faces[group], backgrounds[group], config, seed,
+                                        staging / split)
     write_metrics(METRICS, {
         **stats,
-        "backgrounds_used": len(backgrounds),
-        "backgrounds_skipped_unreadable": len(corrupt),
-        "fonts_available": [face.name for face in faces],
+        "backgrounds_used": len(backgrounds["seen"]),
+        "backgrounds_skipped_unreadable": len(corrupt["seen"]),
+        "fonts_available": [face.name for face in faces["seen"]],
+        "unseen_sources": {
+            "backgrounds_used": len(backgrounds["unseen"]),
+            "backgrounds_skipped_unreadable": len(corrupt["unseen"]),
+            "fonts_available": [face.name for face in faces["unseen"]],
+        },
     })
 
 

@@ -2,6 +2,7 @@
 varied per frame."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -42,16 +43,29 @@ class Background:
         return load_bgr(self.path) if self.pixels is None else self.pixels
 
 
-def find_backgrounds(use_embedded: bool, background_dir: str | None) -> tuple[list[Background], list[str]]:
-    """Readable background files in a stable order, and the names of files that could not be decoded."""
+def background_source(name: str) -> str:
+    """Where the background a frame's metadata names came from: a video's file name, or the pictures' source."""
+    video = re.fullmatch(r"(.+)@\d+\.\d{3}s", name)
+    if video:
+        return video.group(1)
+    return "embedded photographs" if name in EMBEDDED_PHOTOS else "background_dir"
+
+
+def picture_files(use_embedded: bool, background_dir: str | None) -> list[Path]:
+    """The embedded photographs and/or the pictures in `background_dir`, in a stable order."""
     candidates = embedded_backgrounds() if use_embedded else []
     if background_dir:
         folder = Path(background_dir)
         if not folder.is_dir():
             raise ConfigError(f"render.background_dir '{background_dir}' is not a folder")
         candidates += sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return candidates
+
+
+def find_backgrounds(use_embedded: bool, background_dir: str | None) -> tuple[list[Background], list[str]]:
+    """Readable background files in a stable order, and the names of files that could not be decoded."""
     readable, corrupt = [], []
-    for path in candidates:
+    for path in picture_files(use_embedded, background_dir):
         size = _decoded_size(path)
         if size is None:
             corrupt.append(str(path))

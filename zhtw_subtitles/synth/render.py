@@ -17,6 +17,7 @@ from zhtw_subtitles.synth.backgrounds import (
 )
 from zhtw_subtitles.synth.fonts import FontFace
 from zhtw_subtitles.synth.styles import FrameLayout, Look, TextStyles, draw_picture, frame_size, plan_look
+from zhtw_subtitles.synth.unseen import UnseenSplit
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class RenderConfig:
     jpeg_quality: tuple[int, int]
     styles: TextStyles
     layout: FrameLayout
+    unseen: UnseenSplit
 
     def __post_init__(self) -> None:
         if isinstance(self.background, dict):
@@ -70,6 +72,8 @@ class RenderConfig:
             object.__setattr__(self, "styles", build(TextStyles, self.styles, "render.styles"))
         if isinstance(self.layout, dict):
             object.__setattr__(self, "layout", build(FrameLayout, self.layout, "render.layout"))
+        if isinstance(self.unseen, dict):
+            object.__setattr__(self, "unseen", build(UnseenSplit, self.unseen, "render.unseen"))
         tiers = tuple(t if isinstance(t, FrameTier) else FrameTier(*t) for t in self.frame_tiers)
         object.__setattr__(self, "frame_tiers", tiers)
         require(self.num_images > 0, f"render.num_images must be > 0, got {self.num_images}")

@@ -1,4 +1,4 @@
-"""Renders a split (train or test) of synthetic frames in parallel into tar shards, deterministically."""
+"""Renders a split (train, test or unseen) of synthetic frames in parallel into tar shards, deterministically."""
 from __future__ import annotations
 
 import multiprocessing
@@ -12,11 +12,11 @@ from tqdm import tqdm
 
 from zhtw_subtitles.core.config import ConfigError
 from zhtw_subtitles.dataset.shards import ShardWriter
-from zhtw_subtitles.synth.backgrounds import Background
+from zhtw_subtitles.synth.backgrounds import Background, background_source
 from zhtw_subtitles.synth.fonts import FontFace
 from zhtw_subtitles.synth.render import RenderConfig, render_frame
 
-SPLIT_STREAMS = {"train": 0, "test": 1}  # each split draws from its own random stream
+SPLIT_STREAMS = {"train": 0, "test": 1, "unseen": 2}  # each split draws from its own random stream
 
 _worker_state: dict = {}
 
@@ -65,7 +65,7 @@ def render_split(split: str, sentences: list[str], count: int, faces: list[FontF
     indexed = [(i, text, covering) for i, (text, covering) in enumerate(tasks)]
     init_args = (faces, backgrounds, config, seed, SPLIT_STREAMS[split])
     workers = resolve_workers(config.workers)
-    fonts, tiers = Counter(), Counter()
+    drawn = DrawCounts()
     writer = ShardWriter(out_dir, config.shard_size)
     pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, init_args) if workers > 1 else None
     try:
@@ -76,9 +76,7 @@ def render_split(split: str, sentences: list[str], count: int, faces: list[FontF
             results = pool.imap(_render_task, indexed, chunksize=8)
         for (index, _, _), (jpeg, meta) in tqdm(zip(indexed, results), total=count, desc=f"render {split}", unit="img"):
             writer.write(f"{split}-{index:06d}", jpeg, meta)
-            if meta["font"]:  # a frame without a subtitle has no font
-                fonts[meta["font"]] += 1
-            tiers[f"{meta['width']}x{meta['height']}"] += 1
+            drawn.add(meta)
     finally:
         writer.close()
         if pool is not None:
@@ -88,6 +86,25 @@ def render_split(split: str, sentences: list[str], count: int, faces: list[FontF
         "distinct_sentences": len({text for text, _ in tasks}),
         "sentences_skipped_missing_glyph": skipped,
         "shards": -(-count // config.shard_size),
-        "fonts": dict(sorted(fonts.items())),
-        "frame_sizes": dict(sorted(tiers.items())),
+        **drawn.as_dict(),
     }
+
+
+class DrawCounts:
+    """How often each font, frame size, style, layout and background source was drawn in a split."""
+
+    def __init__(self) -> None:
+        self.counts = {key: Counter() for key in ("fonts", "frame_sizes", "styles", "layouts", "background_sources")}
+
+    def add(self, meta: dict) -> None:
+        if meta["font"]:  # a frame without a subtitle has no font and no style
+            self.counts["fonts"][meta["font"]] += 1
+            self.counts["styles"][meta.get("style", "outline")] += 1
+        self.counts["frame_sizes"][f"{meta['width']}x{meta['height']}"] += 1
+        layouts = {"empty": not meta["text"], "two_line": "\n" in meta["text"], "letterbox": "letterbox_bar" in meta,
+                   f"aspect {meta.get('aspect', '16:9')}": True}
+        self.counts["layouts"].update(name for name, drawn in layouts.items() if drawn)
+        self.counts["background_sources"][background_source(meta["background"])] += 1
+
+    def as_dict(self) -> dict:
+        return {key: dict(sorted(counter.items())) for key, counter in self.counts.items()}

@@ -46,9 +46,14 @@ def video_files(folder: str) -> list[Path]:
     return found
 
 
+def video_paths(names: tuple[str, ...], folder: str | None) -> list[Path]:
+    """The embedded clips in `names`, then the videos in `folder`."""
+    return [embedded_video(name) for name in names] + (video_files(folder) if folder else [])
+
+
 def video_backgrounds(names: tuple[str, ...], folder: str | None, frames_per_video: int, seed: int) -> list[Background]:
     """`frames_per_video` frames of each embedded clip in `names` and of each video in `folder`."""
-    paths = [embedded_video(name) for name in names] + (video_files(folder) if folder else [])
+    paths = video_paths(names, folder)
     frames = []
     for path in tqdm(paths, desc="decode background videos", unit="video", disable=not paths):
         frames += decode_frames(path, frames_per_video, seed)
