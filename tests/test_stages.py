@@ -15,7 +15,7 @@ from test_render import CLEAN, classic_config
 from zhtw_subtitles.core import io
 from zhtw_subtitles.core.config import ConfigError, default_params
 from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
-from zhtw_subtitles.dataset.predictions_csv import read_csv_predictions
+from zhtw_subtitles.dataset.predictions_csv import read_csv_predictions, write_csv_predictions
 from zhtw_subtitles.dataset.shards import read_manifest
 from zhtw_subtitles.reading import predictions, readers
 from zhtw_subtitles.reading.line_finder import ClassicalLineFinder
@@ -186,6 +186,27 @@ def test_infer_writes_two_line_subtitles_on_two_lines_in_test_csv_and_on_one_in_
         assert read_csv_predictions(out / f"{split}.csv") == truths
     speed = json.loads((tmp_path / "metrics/speed/finetuned.json").read_text())
     assert speed["test"]["frames"] == speed["unseen"]["frames"] == 2
+
+
+def test_score_reports_every_reader_on_both_test_splits_with_false_readings_and_missed(tmp_path, monkeypatch):
+    write_pipeline(tmp_path)
+    render_test_splits(tmp_path, ["我知道了", "明天見"], classic_config(layout={"empty_prob": 0.5}, workers=1))
+    truths = {split: {row["key"]: row["text"] for row in read_manifest(tmp_path / "data/synth" / split)}
+              for split in ("test", "unseen")}
+    assert all(sorted(map(bool, texts.values())) == [False, True] for texts in truths.values())  # one empty frame each
+    readings = {"finetuned": lambda truth: truth, "base": lambda truth: truth or "嗯", "peer": lambda truth: ""}
+    for reader, read in readings.items():
+        for split, texts in truths.items():
+            (tmp_path / "data/predictions" / reader).mkdir(parents=True, exist_ok=True)
+            write_csv_predictions(tmp_path / "data/predictions" / reader / f"{split}.csv", list(texts),
+                                  [read(text) for text in texts.values()])
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(REPO / "stages/score.py"))["main"]()
+    scores = json.loads((tmp_path / "metrics/scores.json").read_text())
+    assert set(scores) == {"test", "unseen"}
+    for split in scores:
+        got = {reader: (s["n"], s["false_readings"], s["missed"], s["exact_match"]) for reader, s in scores[split].items()}
+        assert got == {"finetuned": (2, 0.0, 0.0, 1.0), "base": (2, 1.0, 0.0, 0.5), "peer": (2, 0.0, 1.0, 0.5)}
 
 
 def test_infer_failing_after_writing_the_test_predictions_keeps_the_previous_ones(tmp_path, monkeypatch):
