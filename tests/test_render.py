@@ -18,11 +18,7 @@ from zhtw_subtitles.synth.render import (
     tier_for_area,
 )
 from zhtw_subtitles.synth.render_split import assign_sentences, render_split
-
-CLASSIC_STYLES = {"style_mix": {"outline": 1.0}, "colour_prob": 0.0, "bold_prob": 0.0}
-CLASSIC_LAYOUT = {"two_line_prob": 0.0, "empty_prob": 0.0, "size_prob": 0.0, "position_prob": 0.0,
-                  "aspect_mix": {"16:9": 1.0}, "letterbox_prob": 0.0}
-
+from zhtw_subtitles.synth.styles import CLASSIC_LAYOUT, CLASSIC_STYLES
 
 def classic_config(styles: dict | None = None, layout: dict | None = None, **overrides) -> RenderConfig:
     """params.yaml's render section with issue 11's looks switched off (the white outlined line at the bottom of a

@@ -20,6 +20,10 @@ from zhtw_subtitles.synth.backgrounds import BackgroundPlan, draw_background
 # solid or see-through box behind the text; soft_outline: a grey, blurred outline as on DVD/Blu-ray bitmap subtitles.
 STYLES = ("outline", "shadow", "box", "soft_outline")
 ASPECTS = ("16:9", "4:3", "9:16")  # 9:16: a vertical frame, the tier's size turned on its side
+# The `render.styles` and `render.layout` values that switch every look off: the classic frame of the study.
+CLASSIC_STYLES = {"style_mix": {"outline": 1.0}, "colour_prob": 0.0, "bold_prob": 0.0}
+CLASSIC_LAYOUT = {"two_line_prob": 0.0, "empty_prob": 0.0, "size_prob": 0.0, "position_prob": 0.0,
+                  "aspect_mix": {"16:9": 1.0}, "letterbox_prob": 0.0}
 
 
 def _check_range(bounds: tuple, low: float, high: float, name: str) -> None:
