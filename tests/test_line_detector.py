@@ -1,0 +1,155 @@
+"""The learned subtitle-line finder: box post-processing on hand-made probability maps, and a finder fine-tuned once
+per session on frames the renderer draws (the default style mix), which must find both lines of a two-line cue,
+nothing on an empty frame, and reload from its folder with the same outputs."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from zhtw_subtitles.core.config import ConfigError, default_config, default_params
+from zhtw_subtitles.dataset.shards import read_split
+from zhtw_subtitles.models.line_detector import (
+    LineFinder,
+    LineFinderSettings,
+    boxes_from_probability,
+    line_logits,
+    line_mask,
+    load_line_finder,
+    load_line_finder_model,
+    resize_band,
+    save_line_finder,
+    to_band_box,
+    to_pixel_values,
+    torch_probabilities,
+)
+from zhtw_subtitles.models.ppocr_det import pretrained_ppocr_v6_small_det
+from zhtw_subtitles.reading.band import DEFAULT_BAND
+from zhtw_subtitles.synth.backgrounds import find_backgrounds
+from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.synth.render import RenderConfig
+from zhtw_subtitles.synth.render_split import render_split
+from zhtw_subtitles.training.finetune_line_finder import (
+    LineFinderConfig,
+    box_iou,
+    line_scores,
+    read_bands,
+    split_frames,
+    train_line_finder,
+)
+
+SETTINGS = LineFinderSettings(input_height=96, shrink=0.2, threshold=0.5, min_score=0.6, min_height=2)
+SENTENCES = ["我知道 但是不行", "這是一個國際學校", "你說這話是什麼意思", "明天見", "他們今天晚上不會回來吃飯了",
+             "我們試試看", "你在幹什麼啊", "生日快樂", "這是什麼東西", "我不想再等了"]
+
+
+def test_two_lines_come_back_as_two_unshrunk_boxes_top_to_bottom():
+    lines = [(40.0, 50.0, 200.0, 70.0), (30.0, 20.0, 210.0, 40.0)]  # given bottom line first
+    probability = line_mask(lines, (96, 256), SETTINGS.shrink) * 0.9
+    boxes = boxes_from_probability(probability, SETTINGS)
+    assert len(boxes) == 2
+    for found, expected in zip(boxes, sorted(lines, key=lambda box: box[1])):
+        assert np.allclose(found, expected, atol=0.6), (found, expected)
+
+
+def test_weak_short_or_absent_blobs_give_no_line():
+    assert boxes_from_probability(np.zeros((96, 256), np.float32), SETTINGS) == []
+    faint = line_mask([(40, 30, 200, 60)], (96, 256), SETTINGS.shrink) * 0.55  # above threshold, below min_score
+    assert boxes_from_probability(faint, SETTINGS) == []
+    sliver = np.zeros((96, 256), np.float32)
+    sliver[40, 20:200] = 0.95  # one row high
+    assert boxes_from_probability(sliver, SETTINGS) == []
+
+
+def test_the_words_of_one_line_join_and_a_far_blob_stays_apart():
+    probability = np.zeros((96, 512), np.float32)
+    probability[40:52, 20:100] = 0.9
+    probability[41:52, 110:200] = 0.9  # the next word, a short gap away on the same line
+    probability[40:52, 400:440] = 0.9  # far to the right: another thing
+    boxes = boxes_from_probability(probability, dataclasses.replace(SETTINGS, shrink=0.0))
+    assert [tuple(round(v) for v in box) for box in boxes] == [(20, 40, 200, 52), (400, 40, 440, 52)]
+
+
+def test_boxes_scale_back_to_the_band_and_stay_inside_it():
+    assert to_band_box((10.2, 4.9, 100.0, 20.0), 0.5, (60, 300, 3)) == (20, 9, 200, 40)
+    assert to_band_box((-3.0, -1.0, 160.0, 40.0), 0.5, (60, 300, 3)) == (0, 0, 300, 60)
+
+
+def test_settings_reject_an_input_height_the_backbone_cannot_take():
+    with pytest.raises(ConfigError, match="multiple of 32"):
+        LineFinderSettings(input_height=100, shrink=0.2, threshold=0.5, min_score=0.6, min_height=2)
+
+
+def test_line_logits_are_the_models_output_before_its_sigmoid():
+    torch.set_num_threads(2)
+    model = pretrained_ppocr_v6_small_det()
+    pixels = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        expected = model(pixels).last_hidden_state
+        logits = line_logits(model, model.model.backbone(pixels).feature_maps)
+    assert torch.allclose(torch.sigmoid(logits), expected, atol=1e-6)
+
+
+def _render(folder, count: int, seed: int, **layout) -> list:
+    render = default_params()["render"]
+    config = default_config(RenderConfig, "render", workers=1, shard_size=1000, layout={**render["layout"], **layout})
+    backgrounds, _ = find_backgrounds(True, None)
+    folder.mkdir()
+    render_split("train", SENTENCES, count, list(embedded_fonts().values()), backgrounds, config, seed, folder)
+    return list(read_split(folder))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finder fine-tuned on 160 frames of the default style mix for 120 steps (about 30 s on 2 busy cores)."""
+    torch.set_num_threads(2)
+    root = tmp_path_factory.mktemp("line_finder")
+    frames = _render(root / "train", 160, seed=1)
+    config = LineFinderConfig(**{**dataclasses.asdict(SETTINGS), "train_frames": 160, "val_frames": 0, "steps": 120,
+                                 "batch_size": 8, "learning_rate": 0.003, "train_backbone": False, "logging_every": 20})
+    train, _ = split_frames(root / "train", config.train_frames, config.val_frames)
+    assert len(train) == len(frames)
+    model = train_line_finder(config, train, DEFAULT_BAND, seed=0, live_dir=None)
+    save_line_finder(model, SETTINGS, root / "finder")
+    return model, root
+
+
+def test_finds_both_lines_of_two_line_cues_and_nothing_on_empty_frames(trained):
+    _, root = trained
+    finder = load_line_finder(root / "finder", threads=2)
+    two_line = list(read_bands(_render(root / "two_lines", 12, seed=7, two_line_prob=1.0, empty_prob=0.0), DEFAULT_BAND))
+    empty = list(read_bands(_render(root / "empty", 8, seed=8, empty_prob=1.0), DEFAULT_BAND))
+    assert all(len(band.lines) == 2 for band in two_line) and all(not band.lines for band in empty)
+    found = finder.find_lines([band.pixels for band in two_line])
+    both = [len(boxes) == 2 and all(box_iou(a, b) >= 0.5 for a, b in zip(boxes, band.lines))
+            for boxes, band in zip(found, two_line)]
+    assert np.mean(both) >= 0.75, found
+    assert line_scores(finder.find_lines([band.pixels for band in empty]), [[] for _ in empty])[
+        "share_empty_with_lines"] == 0.0
+
+
+def test_the_saved_folder_reloads_with_the_same_outputs(trained):
+    model, root = trained
+    bands = [np.random.default_rng(3).integers(0, 256, (120, 400, 3), dtype=np.uint8), np.full((60, 90, 3), 200, np.uint8)]
+    pixels = to_pixel_values([resize_band(band, SETTINGS.input_height) for band in bands]).numpy()
+    expected = torch_probabilities(model)(pixels)
+    reloaded, settings = load_line_finder_model(root / "finder")
+    assert settings == SETTINGS
+    assert np.array_equal(torch_probabilities(reloaded)(pixels), expected)
+    onnx = load_line_finder(root / "finder", threads=2)
+    assert np.abs(onnx.probabilities(pixels) - expected).max() < 1e-4
+    assert onnx.find_lines(bands) == LineFinder(torch_probabilities(model), SETTINGS).find_lines(bands)
+
+
+def test_a_missing_folder_names_the_stage_that_makes_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="finetune_line_finder"):
+        load_line_finder(tmp_path / "line_finder")
+
+
+def test_degenerate_bands_give_no_lines(trained):
+    _, root = trained
+    finder = load_line_finder(root / "finder", threads=2)
+    assert finder.find_lines([np.zeros((0, 0, 3), np.uint8), np.zeros((3, 500, 3), np.uint8),
+                              np.zeros((40, 200), np.uint8), np.zeros((40, 200, 4), np.uint8)]) == [[], [], [], []]
