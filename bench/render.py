@@ -18,10 +18,10 @@ from results import write_results
 
 from zhtw_subtitles.core.config import default_config, default_params
 from zhtw_subtitles.dataset.shards import read_manifest
-from zhtw_subtitles.synth.backgrounds import find_backgrounds
-from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.synth.fonts import resolve_fonts
 from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split, resolve_workers
+from zhtw_subtitles.synth.sources import load_backgrounds
 from zhtw_subtitles.text.corpora import CorpusSettings, read_corpus
 from zhtw_subtitles.text.sentences import SentenceConfig, SentenceExtractor
 
@@ -30,12 +30,13 @@ def study_baseline(frames: list[dict], backgrounds: list[str], font_paths: list[
     rng = random.Random(0)
     for index, frame in enumerate(frames):
         image = Image.open(rng.choice(backgrounds)).convert("RGB").resize((int(frame["width"]), int(frame["height"])))
-        font = ImageFont.truetype(rng.choice(font_paths), int(frame["font_size"]))
-        draw = ImageDraw.Draw(image)
-        left, top, right, bottom = draw.textbbox((0, 0), frame["text"], font=font)
-        x = (image.width - (right - left)) / 2
-        y = image.height - rng.uniform(2, 3) * (bottom - top)
-        draw.text((x, y), frame["text"], font=font, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
+        if frame["text"]:  # a frame drawn without a subtitle
+            font = ImageFont.truetype(rng.choice(font_paths), int(frame["font_size"]))
+            draw = ImageDraw.Draw(image)
+            left, top, right, bottom = draw.textbbox((0, 0), frame["text"], font=font)
+            x = (image.width - (right - left)) / 2
+            y = image.height - rng.uniform(2, 3) * (bottom - top)
+            draw.text((x, y), frame["text"], font=font, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
         image.save(out / f"image_{index}.jpg")
 
 
@@ -43,9 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000)
     args = parser.parse_args()
-    faces = list(embedded_fonts().values())
-    backgrounds, _ = find_backgrounds(True, None)
     config = default_config(RenderConfig, "render")
+    faces = resolve_fonts(config.fonts, config.font_dir)
+    backgrounds, _ = load_backgrounds(config, 0)  # photographs and video frames, as render_synth draws train
     hsk = read_corpus("hsk", CorpusSettings.from_params(default_params()))
     sentences = SentenceExtractor(default_config(SentenceConfig, "sentences"), seed=0).lines(hsk)
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,7 +58,8 @@ def main() -> None:
         ours_s = time.perf_counter() - start
         frames = read_manifest(ours)
         start = time.perf_counter()
-        study_baseline(frames, [b.path for b in backgrounds], [f.path for f in faces], study)
+        pictures = [b.path for b in backgrounds if b.pixels is None]  # the study read one picture file per image
+        study_baseline(frames, pictures, [f.path for f in faces], study)
         study_s = time.perf_counter() - start
         ours_mb = sum(p.stat().st_size for p in ours.iterdir()) / 2**20
         study_mb = sum(p.stat().st_size for p in study.iterdir()) / 2**20
