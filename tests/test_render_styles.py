@@ -157,10 +157,12 @@ def test_two_line_cues_are_centred_one_under_the_other(grey_background_dir, text
     assert second.max() < height
 
 
-@pytest.mark.parametrize("text, two_lines, bold", [("這是一個國際學校", 1.0, 0.0), ("我知道 但是不行", 1.0, 1.0),
-                                                  ("你說這話是什麼意思", 0.0, 1.0)])
-def test_line_boxes_hold_each_lines_ink_snugly_and_apart(grey_background_dir, text, two_lines, bold):
-    config = _config(grey_background_dir, styles={"bold_prob": bold}, layout={"two_line_prob": two_lines})
+@pytest.mark.parametrize("text, two_lines, bold, gap", [("這是一個國際學校", 1.0, 0.0, 0.1), ("我知道 但是不行", 1.0, 1.0, 0.1),
+                                                       ("你說這話是什麼意思", 0.0, 1.0, 0.1),
+                                                       ("這是一個國際學校", 1.0, 1.0, 0.0)])  # the tightest lines
+def test_line_boxes_hold_each_lines_ink_snugly_and_apart(grey_background_dir, text, two_lines, bold, gap):
+    config = _config(grey_background_dir, styles={"bold_prob": bold, "bold_width": [0.05, 0.05]},
+                     layout={"two_line_prob": two_lines, "line_gap": [gap, gap]})
     for seed in range(4):
         pixels, meta = _compose(config, seed, text)
         ink = np.abs(pixels - 128).max(axis=2) > 10

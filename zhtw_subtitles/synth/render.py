@@ -154,14 +154,22 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
     if look.font_height is not None:
         size = max(8, int(round(look.font_height * height)))
     stroke = config.stroke_width + _uniform_int(rng, config.stroke_extra)
+
+    def bold_px(font: ImageFont.FreeTypeFont) -> int:
+        return int(round(look.bold_width * font.size)) if look.bold_width else 0
+
+    def text_block(font: ImageFont.FreeTypeFont) -> TextBlock:
+        # Two lines' outlines never touch: a line's box (glyphs, bold and outline) ends a pixel above the next's.
+        return TextBlock(font, look.lines, look.line_gap, 2 * (stroke + bold_px(font)) + 1)
+
     font = truetype(face, size)
-    block = TextBlock(font, look.lines, look.line_gap)
+    block = text_block(font)
     if block.width + 2 * stroke > 0.96 * width:  # never crop a line: shrink the font until it fits
         font = truetype(face, max(8, int(font.size * 0.96 * width / (block.width + 2 * stroke))))
-        block = TextBlock(font, look.lines, look.line_gap)
+        block = text_block(font)
     if bar and block.height > 0.8 * bar:  # a letterboxed subtitle stays on its bar
         font = truetype(face, max(8, int(font.size * 0.8 * bar / block.height)))
-        block = TextBlock(font, look.lines, look.line_gap)
+        block = text_block(font)
     text_h = block.line_height
     ink_left = (width - block.width) // 2
     # The classic place: the first line's top between h - a*text_h and h - b*text_h; further lines go below it
@@ -176,7 +184,7 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
     colour = tuple(int(c) for c in rng.integers(config.text_rgb_min, 256, size=3))
     if look.colour is not None:
         colour = look.colour
-    bold = int(round(look.bold_width * font.size)) if look.bold_width else 0
+    bold = bold_px(font)
     margin = stroke + bold
     fill, outline = block.masks(margin, bold, stroke)
     corner = (ink_left - margin, ink_top - margin)  # where the masks' top-left pixel lands
@@ -219,12 +227,14 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
 
 
 class TextBlock:
-    """Lines of text centred one under the other, their baselines `gap` font sizes apart beyond the font size."""
+    """Lines of text centred one under the other, their baselines `gap` font sizes apart beyond the font size, and
+    further apart where needed to leave at least `clearance` blank pixel rows between one line's ink and the next's."""
 
-    def __init__(self, font: ImageFont.FreeTypeFont, lines: tuple[str, ...], gap: float):
+    def __init__(self, font: ImageFont.FreeTypeFont, lines: tuple[str, ...], gap: float, clearance: int):
         self.font, self.lines = font, lines
-        self.pitch = int(round(font.size * (1 + gap)))
         self.boxes = [font.getbbox(line) for line in lines]  # ink boxes relative to each line's origin
+        needed = [upper[3] - lower[1] + clearance for upper, lower in zip(self.boxes, self.boxes[1:])]
+        self.pitch = max([int(round(font.size * (1 + gap)))] + needed)
         self.top = min(i * self.pitch + box[1] for i, box in enumerate(self.boxes))
         bottom = max(i * self.pitch + box[3] for i, box in enumerate(self.boxes))
         self.width = max(box[2] - box[0] for box in self.boxes)
