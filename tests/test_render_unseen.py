@@ -50,6 +50,12 @@ def test_an_unseen_split_sharing_a_font_or_background_source_is_refused(unseen, 
         _check(**unseen)
 
 
+def test_a_bad_unseen_style_is_reported_as_the_unseen_splits():
+    styles = {**default_params()["render"]["unseen"]["styles"], "style_mix": {"neon": 1.0}}
+    with pytest.raises(ConfigError, match=r"in render.unseen: .*style_mix"):
+        default_config(RenderConfig, "render", **_render_params(styles=styles))
+
+
 def test_the_same_font_file_by_another_name_is_refused(tmp_path):
     serif = resolve_fonts(("noto_serif_tc",), None)[0].path
     with pytest.raises(ConfigError, match="Noto Serif TC"):

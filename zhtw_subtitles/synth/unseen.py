@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zhtw_subtitles.core.config import build, require
+from zhtw_subtitles.core.config import ConfigError, build, require
 from zhtw_subtitles.synth.styles import FrameLayout, TextStyles
 
 
@@ -23,8 +23,11 @@ class UnseenSplit:
     layout: FrameLayout
 
     def __post_init__(self) -> None:
-        if isinstance(self.styles, dict):
-            object.__setattr__(self, "styles", build(TextStyles, self.styles, "render.unseen.styles"))
-        if isinstance(self.layout, dict):
-            object.__setattr__(self, "layout", build(FrameLayout, self.layout, "render.unseen.layout"))
+        try:  # the sections' own checks name render.styles and render.layout
+            if isinstance(self.styles, dict):
+                object.__setattr__(self, "styles", build(TextStyles, self.styles, "render.unseen.styles"))
+            if isinstance(self.layout, dict):
+                object.__setattr__(self, "layout", build(FrameLayout, self.layout, "render.unseen.layout"))
+        except ConfigError as error:
+            raise ConfigError(f"in render.unseen: {error}") from error
         require(self.num_images > 0, f"render.unseen.num_images must be > 0, got {self.num_images}")
