@@ -123,7 +123,8 @@ def test_unwritable_output_fails_before_reading(test_video, tmp_path, capsys):
 def test_help_documents_every_option():
     for command, options in (("transcribe", ["-o", "--format", "--model", "--crop", "--whole-frame", "--prompt",
                                              "--quiet", *(f"--{n.replace('_', '-')}" for n in cli.READING_DEFAULTS)]),
-                             ("read", ["-o", "--model", "--crop", "--whole-frame", "--prompt", "--batch-size"])):
+                             ("read", ["-o", "--model", "--crop", "--whole-frame", "--prompt", "--batch-size", "--line-finder",
+                                       "--line-separator"])):
         result = subprocess.run([str(COMMAND), command, "--help"], capture_output=True, text=True, check=True)
         documented = {line.split()[0].rstrip(",") for line in result.stdout.splitlines() if line.strip().startswith("-")}
         assert set(options) <= documented | {"-o"}, result.stdout
@@ -133,6 +134,7 @@ def test_help_documents_every_option():
 def test_command_defaults_are_the_params():
     assert cli.READING_DEFAULTS == default_params()["transcribe"]["reading"]
     assert cli.READ_BATCH_SIZE == default_params()["infer"]["batch_size"]
+    assert cli.LINE_SEPARATOR == default_params()["infer"]["csv_line_separator"]
     assert cli.DEFAULT_MODEL == "models/recognizer"
 
 
@@ -142,11 +144,15 @@ def test_read_folder_of_frames_writes_submission(test_video, tmp_path):
     frames.mkdir()
     with Video(video) as opened:
         for timed in opened.frames():
-            if round(timed.time, 2) in (1.0, 3.6):
+            if round(timed.time, 2) in (1.0, 3.6, 6.0):
                 cv2.imwrite(str(frames / f"{timed.time:.1f}.png"), band_bgr(timed.frame, None))
     output = tmp_path / "submission.csv"
     assert cli.main(["read", str(frames), "-o", str(output), "--model", MODEL]) == 0
-    assert output.read_text(encoding="utf-8").splitlines() == ["id,text", "1.0,我們明天見", "3.6,這是一個國際學校"]
+    # The two-line subtitle on one CSV line, its lines joined by the separator (a space by default).
+    assert output.read_text(encoding="utf-8").splitlines() == [
+        "id,text", "1.0,我們明天見", "3.6,這是一個國際學校", "6.0,你說話什麼意思 我知道但是不行"]
+    assert cli.main(["read", str(frames), "-o", str(output), "--model", MODEL, "--line-separator", "/"]) == 0
+    assert output.read_text(encoding="utf-8").splitlines()[-1] == "6.0,你說話什麼意思/我知道但是不行"
 
 
 # Cue assembly, on readings made up here.

@@ -24,6 +24,8 @@ READING_DEFAULTS = {
     "batch_size": 8,
 }
 READ_BATCH_SIZE = 64  # params.yaml infer.batch_size, what the infer stage reads frames with
+LINE_SEPARATOR = " "  # params.yaml infer.csv_line_separator: a two-line subtitle on one CSV line
+DEFAULT_LINE_FINDER = "models/line_finder"
 READING_HELP = {
     "sample_fps": "frames per second whose subtitle band is compared with the previous one; a change is then "
                   "pinned to its exact frame. A subtitle shown for less than 1/SAMPLE_FPS s may be missed",
@@ -75,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("-o", "--output", type=Path, metavar="CSV", default=Path("submission.csv"),
                       help="the CSV to write (default: submission.csv)")
     _common_options(read)
+    read.add_argument("--line-finder", type=Path, default=None, metavar="FOLDER",
+                      help=f"the learned line finder (default: {DEFAULT_LINE_FINDER} when it exists, else the classical "
+                           "locator, which finds only white text in a dark outline)")
+    read.add_argument("--line-separator", default=LINE_SEPARATOR, metavar="SEP",
+                      help="what joins the lines of a two-line subtitle in the CSV (default: a space)")
     read.add_argument("--batch-size", type=int, default=READ_BATCH_SIZE,
                       help=f"frames per recogniser call (default: {READ_BATCH_SIZE})")
     read.set_defaults(run=_read)
@@ -120,17 +127,18 @@ def _transcribe(args: argparse.Namespace) -> int:
 
 def _read(args: argparse.Namespace) -> int:
     from zhtw_subtitles.dataset.frames import folder_frames
-    from zhtw_subtitles.dataset.predictions_csv import write_csv_predictions
+    from zhtw_subtitles.dataset.predictions_csv import one_line, write_csv_predictions
     from zhtw_subtitles.reading.inference import read_frames
 
     if not args.folder.is_dir():
         raise ConfigError(f"{args.folder} is not a folder")
     _check_writable(args.output)
     model = _load_reader(args.model, args.prompt)
-    ids, texts, unreadable = read_frames(model, folder_frames(args.folder), _crop(args), args.batch_size)
+    finder = _load_line_finder(args.line_finder)
+    ids, texts, unreadable = read_frames(model, folder_frames(args.folder), _crop(args), args.batch_size, line_finder=finder)
     if not ids:
         raise ConfigError(f"{args.folder} holds no .jpg/.png/.webp/.bmp frame")
-    write_csv_predictions(args.output, ids, texts)
+    write_csv_predictions(args.output, ids, one_line(texts, args.line_separator))
     print(f"{len(ids)} frames -> {args.output} ({len(unreadable)} unreadable, predicted empty)", file=sys.stderr)
     return 0
 
@@ -139,6 +147,20 @@ def _crop(args: argparse.Namespace):
     from zhtw_subtitles.core.config import parse_crop
 
     return None if args.whole_frame else parse_crop(args.crop)
+
+
+def _load_line_finder(folder: Path | None):
+    """The learned line finder: `folder`, or the pipeline's when it has been built; None (the classical locator)
+    otherwise, said on stderr."""
+    from zhtw_subtitles.models.registry import load_line_finder
+
+    if folder is None:
+        if not Path(DEFAULT_LINE_FINDER).is_dir():
+            print(f"no {DEFAULT_LINE_FINDER} (run `dvc repro finetune_line_finder` or `dvc pull`): lines are found by the "
+                  "classical locator, which misses subtitles without a dark outline", file=sys.stderr)
+            return None
+        folder = Path(DEFAULT_LINE_FINDER)
+    return load_line_finder(folder)
 
 
 def _load_reader(name: str, prompt: str | None):
