@@ -153,3 +153,10 @@ def test_degenerate_bands_give_no_lines(trained):
     finder = load_line_finder(root / "finder", threads=2)
     assert finder.find_lines([np.zeros((0, 0, 3), np.uint8), np.zeros((3, 500, 3), np.uint8),
                               np.zeros((40, 200), np.uint8), np.zeros((40, 200, 4), np.uint8)]) == [[], [], [], []]
+
+
+def test_a_fragment_far_smaller_than_the_line_is_dropped():
+    probability = line_mask([(40, 30, 300, 70)], (96, 512), SETTINGS.shrink) * 0.9
+    probability[80:86, 400:406] = 0.9  # a lit speck below the line
+    boxes = boxes_from_probability(probability, SETTINGS)
+    assert len(boxes) == 1 and np.allclose(boxes[0], (40, 30, 300, 70), atol=0.6)

@@ -33,6 +33,9 @@ BATCH = 8
 # most this many heights apart sideways.
 SAME_LINE_OVERLAP = 0.7
 SAME_LINE_GAP = 1.5
+# The lines of one subtitle are about equally tall: a blob under this share of the tallest line's height is a
+# fragment (a lit edge, a stray glyph-like mark), not a line.
+MIN_RELATIVE_HEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,8 @@ def line_mask(boxes, shape: tuple[int, int], shrink: float) -> np.ndarray:
 
 def boxes_from_probability(probability: np.ndarray, settings: LineFinderSettings) -> list[tuple[float, ...]]:
     """Line boxes (x0, y0, x1, y1, in the map's pixels, grown back to the full line) of the blobs of `probability`
-    above the threshold that are tall and confident enough, blobs of one line joined, top to bottom."""
+    above the threshold that are tall and confident enough, blobs of one line joined, fragments dropped, top to
+    bottom."""
     above = (probability > settings.threshold).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=4)
     blobs = []
@@ -118,8 +122,11 @@ def boxes_from_probability(probability: np.ndarray, settings: LineFinderSettings
             continue
         blobs.append([float(x), float(y), float(x + w), float(y + h)])
     lines = join_same_line(blobs)
+    tallest = max((y1 - y0 for _, y0, _, y1 in lines), default=0)
     grown = []
     for x0, y0, x1, y1 in lines:
+        if y1 - y0 < MIN_RELATIVE_HEIGHT * tallest:
+            continue
         outset = settings.shrink * (y1 - y0) / (1 - 2 * settings.shrink)  # undoes shrunk_box on the full height
         grown.append((x0 - outset, y0 - outset, x1 + outset, y1 + outset))
     return sorted(grown, key=lambda box: box[1])
