@@ -59,7 +59,6 @@ def test_model_stages_end_in_scores_for_all_three_readers(repo):
             false_readings = sum(bool(predicted[key].strip()) for key in empty) / len(empty) if empty else None
             assert reader["false_readings"] == (None if false_readings is None else round(false_readings, 6))
     assert len(read_manifest(root / "data/synth/test")) == 6
-    assert scores["test"]["base"]["cer"] < 0.2  # the pretrained recogniser reads the synthetic subtitles out of the box
     header = (root / "data/predictions/finetuned/test.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "id,text"
     assert (root / "metrics/cer_by_length.csv").read_text().startswith("length,n,finetuned,base,peer")
@@ -116,8 +115,8 @@ def test_unknown_corpus_fails_and_lists_valid_names(tmp_path):
 
 
 def test_fine_tuning_beats_the_base_in_the_default_run():
-    """The tiny pipeline cannot show it: its base already reads all 6 test frames right (CER 0), so this reads the
-    default run's committed scores, the ones dvc.lock recorded, on all its test frames."""
+    """The tiny pipeline cannot show it (6 test frames, a line finder trained for 2 steps), so this reads the default
+    run's committed scores, the ones dvc.lock recorded, on all its test frames."""
     lock = yaml.safe_load((REPO / "dvc.lock").read_text(encoding="utf-8"))
     recorded = {out["path"]: out["md5"] for out in lock["stages"]["score"]["outs"]}
     committed = (REPO / "metrics/scores.json").read_bytes()
