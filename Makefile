@@ -40,6 +40,7 @@ bench: $(VENV)/.installed
 
 contact-sheet: $(VENV)/.installed
 	python -m zhtw_subtitles.synth.contact_sheet data/synth/train docs/contact_sheet.jpg
+	python -m zhtw_subtitles.synth.contact_sheet --styles docs/img
 
 # Re-pin requirements.lock after changing pyproject.toml's dependencies.
 lock: $(VENV)/.installed
