@@ -33,6 +33,7 @@ from zhtw_subtitles.synth.render import RenderConfig
 from zhtw_subtitles.synth.render_split import render_split
 from zhtw_subtitles.training.finetune_line_finder import (
     LineFinderConfig,
+    band_lines,
     box_iou,
     line_scores,
     read_bands,
@@ -160,3 +161,8 @@ def test_a_fragment_far_smaller_than_the_line_is_dropped():
     probability[80:86, 400:406] = 0.9  # a lit speck below the line
     boxes = boxes_from_probability(probability, SETTINGS)
     assert len(boxes) == 1 and np.allclose(boxes[0], (40, 30, 300, 70), atol=0.6)
+
+
+def test_a_line_mostly_outside_the_band_is_not_in_it():
+    meta = {"line_boxes": [[100, 600, 300, 660], [100, 640, 300, 700], [100, 300, 300, 400]]}  # band starts at 650
+    assert band_lines(meta, (1000, 800, 3), (0.0, 0.65, 1.0, 1.0)) == [(100, 0, 300, 50)]

@@ -70,14 +70,15 @@ class Band:
 
 
 def band_lines(meta: dict, frame_shape: tuple[int, ...], crop: Crop | None) -> list[Box]:
-    """The rendered line boxes (metadata `line_boxes`, frame pixels) in band pixels, clipped to the band."""
+    """The rendered line boxes (metadata `line_boxes`, frame pixels) in band pixels, clipped to the band; a line
+    with less than half its height inside the band is not in it (nobody could read it there)."""
     if "line_boxes" not in meta:
         raise ConfigError("rendered frames carry no `line_boxes`: re-run `dvc repro render_synth` with this code")
     x0, y0, x1, y1 = band_bounds(frame_shape[0], frame_shape[1], crop)
     lines = []
     for left, top, right, bottom in meta["line_boxes"]:
         box = (max(left, x0) - x0, max(top, y0) - y0, min(right, x1) - x0, min(bottom, y1) - y0)
-        if box[2] > box[0] and box[3] > box[1]:
+        if box[2] > box[0] and 2 * (box[3] - box[1]) >= bottom - top:
             lines.append(box)
     return lines
 
