@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
+from transformers import PPOCRV6SmallDetForObjectDetection
 
 from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.dataset.frames import decode_frame
 from zhtw_subtitles.dataset.shards import Sample, read_split
-from transformers import PPOCRV6SmallDetForObjectDetection
-
 from zhtw_subtitles.models.line_detector import (
+    STRIDE,
     LineFinder,
     LineFinderSettings,
     line_logits,
@@ -48,6 +48,7 @@ class LineFinderConfig:
     batch_size: int
     learning_rate: float
     train_backbone: bool  # False: the backbone stays as pretrained and its features are computed once
+    crop_width: int | None  # wider bands train on crops this many input pixels wide; None: whole bands
     logging_every: int
 
     def __post_init__(self) -> None:
@@ -55,6 +56,8 @@ class LineFinderConfig:
         require(self.steps > 0 and self.batch_size > 0 and self.logging_every > 0,
                 "line_finder.steps, batch_size and logging_every must be > 0")
         require(self.learning_rate > 0, f"line_finder.learning_rate must be > 0, got {self.learning_rate}")
+        require(self.crop_width is None or (self.crop_width > 0 and self.crop_width % STRIDE == 0),
+                f"line_finder.crop_width must be a positive multiple of {STRIDE} or null, got {self.crop_width}")
 
     @property
     def settings(self) -> LineFinderSettings:
@@ -103,10 +106,12 @@ def split_frames(split: Path, train: int, val: int) -> tuple[list[Sample], list[
 
 
 class TrainingSet:
-    """Resized bands and their masks, grouped by padded width so that a batch needs no further padding; with a
-    frozen backbone, its feature maps instead of the pixels."""
+    """Resized bands and their masks, with a frozen backbone its feature maps instead of the pixels, grouped by the
+    width a batch of them has: their padded width, or `crop_width` for wider bands, which are cut to it anew for
+    every batch (half of the crops around one of the band's lines)."""
 
-    def __init__(self, bands: Iterable[Band], count: int, settings: LineFinderSettings, backbone=None):
+    def __init__(self, bands: Iterable[Band], count: int, settings: LineFinderSettings, crop_width: int | None,
+                 backbone=None):
         self.groups: dict[int, list[tuple]] = defaultdict(list)
         for band in tqdm(bands, total=count, desc="line finder: bands", unit="band"):
             image = resize_band(band.pixels, settings.input_height)
@@ -119,16 +124,35 @@ class TrainingSet:
                     inputs = tuple(f.to(torch.float16) for f in backbone(pixels).feature_maps)
             else:
                 inputs = (pixels.to(torch.float16),)
-            self.groups[pixels.shape[3]].append((inputs, mask))
+            width = min(pixels.shape[3], crop_width or pixels.shape[3])
+            self.groups[width].append((inputs, mask, [(box[0] + box[2]) / 2 for box in boxes]))
         self.widths = sorted(self.groups)
         self.weights = np.array([len(self.groups[w]) for w in self.widths], float) / count
 
     def batch(self, size: int, rng: np.random.Generator) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
         """A random batch from one width group, the group drawn by its share of the bands."""
-        group = self.groups[self.widths[int(rng.choice(len(self.widths), p=self.weights))]]
+        width = self.widths[int(rng.choice(len(self.widths), p=self.weights))]
+        group = self.groups[width]
         picks = rng.choice(len(group), size=min(size, len(group)), replace=False)
-        inputs = tuple(torch.cat([group[i][0][level] for i in picks]).float() for level in range(len(group[0][0])))
-        return inputs, torch.stack([group[i][1] for i in picks])[:, None].float()
+        crops = [cropped(*group[i], width, rng) for i in picks]
+        inputs = tuple(torch.cat([crop[0][level] for crop in crops]).float() for level in range(len(crops[0][0])))
+        return inputs, torch.stack([crop[1] for crop in crops])[:, None].float()
+
+
+def cropped(inputs: tuple[torch.Tensor, ...], mask: torch.Tensor, centres: list[float], width: int,
+            rng: np.random.Generator) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """`width` input pixels of a sample (feature maps cut at their own strides), starting on a multiple of 32."""
+    full = mask.shape[1]
+    if full == width:
+        return inputs, mask
+    starts = (full - width) // STRIDE
+    if centres and rng.random() < 0.5:
+        centre = centres[int(rng.integers(len(centres)))]
+        start = int(np.clip(round((centre - width / 2) / STRIDE), 0, starts)) * STRIDE
+    else:
+        start = int(rng.integers(starts + 1)) * STRIDE
+    cut = tuple(level[..., start * level.shape[3] // full:(start + width) * level.shape[3] // full] for level in inputs)
+    return cut, mask[:, start:start + width]
 
 
 def line_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -169,7 +193,7 @@ def train_line_finder(config: LineFinderConfig, frames: list[Sample], crop: Crop
     model = pretrained_ppocr_v6_small_det()
     backbone = model.model.backbone
     backbone.requires_grad_(config.train_backbone)
-    data = TrainingSet(read_bands(frames, crop), len(frames), config.settings,
+    data = TrainingSet(read_bands(frames, crop), len(frames), config.settings, config.crop_width,
                        None if config.train_backbone else backbone.eval())
     trained = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=1e-4)
