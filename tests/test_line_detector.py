@@ -187,3 +187,16 @@ def test_a_training_crop_cuts_every_feature_map_at_the_same_place_as_the_mask():
         assert [int(level[0, 0, 0, 0]) for level in cut] == [start] * 4
         assert [level.shape[3] for level in cut] == [width // stride for stride in (4, 8, 16, 32)]
     assert len(starts) > 2 and full - width in starts  # random places, and the line at 600 lies in some
+
+
+def test_train_backbone_true_trains_the_backbone_and_false_leaves_it_as_shipped(trained):
+    model, root = trained
+    shipped = pretrained_ppocr_v6_small_det()
+    first_conv = "model.backbone.encoder.convolution.stem1.convolution.weight"
+    assert torch.equal(model.state_dict()[first_conv], shipped.state_dict()[first_conv])
+    frames, _ = split_frames(root / "train", 8, 0)
+    config = LineFinderConfig(**{**dataclasses.asdict(SETTINGS), "train_frames": 8, "val_frames": 0, "steps": 2,
+                                 "batch_size": 4, "learning_rate": 0.003, "train_backbone": True, "logging_every": 1,
+                                 "crop_width": 320})
+    whole = train_line_finder(config, frames, DEFAULT_BAND, seed=0, live_dir=None)
+    assert not torch.equal(whole.state_dict()[first_conv], shipped.state_dict()[first_conv])
