@@ -200,3 +200,10 @@ def test_train_backbone_true_trains_the_backbone_and_false_leaves_it_as_shipped(
                                  "crop_width": 320})
     whole = train_line_finder(config, frames, DEFAULT_BAND, seed=0, live_dir=None)
     assert not torch.equal(whole.state_dict()[first_conv], shipped.state_dict()[first_conv])
+
+
+def test_an_upright_speck_narrower_than_a_character_is_no_line():
+    probability = line_mask([(100, 30, 112, 50)], (96, 256), SETTINGS.shrink) * 0.9  # 12 wide, 20 tall
+    assert boxes_from_probability(probability, SETTINGS) == []
+    square = line_mask([(100, 30, 120, 50)], (96, 256), SETTINGS.shrink) * 0.9  # one character: kept
+    assert len(boxes_from_probability(square, SETTINGS)) == 1

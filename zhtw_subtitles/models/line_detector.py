@@ -36,6 +36,8 @@ SAME_LINE_GAP = 1.5
 # The lines of one subtitle are about equally tall: a blob under this share of the tallest line's height is a
 # fragment (a lit edge, a stray glyph-like mark), not a line.
 MIN_RELATIVE_HEIGHT = 0.5
+# A line holds at least one whole character, about as wide as it is tall: a narrower blob is an upright speck.
+MIN_LINE_ASPECT = 0.8
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,8 @@ def line_mask(boxes, shape: tuple[int, int], shrink: float) -> np.ndarray:
 
 def boxes_from_probability(probability: np.ndarray, settings: LineFinderSettings) -> list[tuple[float, ...]]:
     """Line boxes (x0, y0, x1, y1, in the map's pixels, grown back to the full line) of the blobs of `probability`
-    above the threshold that are tall and confident enough, blobs of one line joined, fragments dropped, top to
-    bottom."""
+    above the threshold that are tall and confident enough, blobs of one line joined, fragments and upright specks
+    dropped, top to bottom."""
     above = (probability > settings.threshold).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=4)
     blobs = []
@@ -128,7 +130,8 @@ def boxes_from_probability(probability: np.ndarray, settings: LineFinderSettings
         if y1 - y0 < MIN_RELATIVE_HEIGHT * tallest:
             continue
         outset = settings.shrink * (y1 - y0) / (1 - 2 * settings.shrink)  # undoes shrunk_box on the full height
-        grown.append((x0 - outset, y0 - outset, x1 + outset, y1 + outset))
+        if x1 - x0 + 2 * outset >= MIN_LINE_ASPECT * (y1 - y0 + 2 * outset):
+            grown.append((x0 - outset, y0 - outset, x1 + outset, y1 + outset))
     return sorted(grown, key=lambda box: box[1])
 
 
