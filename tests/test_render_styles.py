@@ -277,3 +277,19 @@ def test_positions_spread_across_the_bottom_band(grey_background_dir):
 def test_bad_style_params_name_the_key(tmp_path, section, values, message):
     with pytest.raises(ConfigError, match=message):
         _config(tmp_path, **{section: values})
+
+
+@pytest.mark.parametrize("position_prob", [0.0, 1.0])
+def test_large_two_line_cues_stay_below_the_top_limit(grey_background_dir, position_prob):
+    """A two-line cue at 14% of the frame height a line would reach above the lower third (out of the band readers
+    crop); it shrinks and moves down instead, whole and inside the frame."""
+    config = _config(grey_background_dir, layout={"two_line_prob": 1.0, "size_prob": 1.0, "size_range": [0.14, 0.14],
+                                                  "position_prob": position_prob, "position_bottom": [0.8, 0.8],
+                                                  "top_limit": 0.67})
+    for seed in range(4):
+        pixels, meta = _compose(config, seed, "我們一起去看電影吧")
+        height = pixels.shape[0]
+        assert len(meta["line_boxes"]) == 2
+        assert meta["text_box"][1] >= 0.67 * height and meta["text_box"][3] <= height
+        ink_rows = np.nonzero(np.abs(pixels - 128).max(axis=(1, 2)) > 10)[0]
+        assert ink_rows.min() >= 0.67 * height

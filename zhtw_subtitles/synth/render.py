@@ -170,6 +170,12 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
     if bar and block.height > 0.8 * bar:  # a letterboxed subtitle stays on its bar
         font = truetype(face, max(8, int(font.size * 0.8 * bar / block.height)))
         block = text_block(font)
+    # Subtitles keep to the lower part of the frame, where readers crop their band: a block taller than 80% of the
+    # room below layout.top_limit (a large two-line cue on a small frame) shrinks to fit, then moves down into it.
+    top_limit = int(np.ceil(config.layout.top_limit * height)) + stroke
+    if not bar and block.height > 0.8 * (height - top_limit):
+        font = truetype(face, max(8, int(font.size * 0.8 * (height - top_limit) / block.height)))
+        block = text_block(font)
     text_h = block.line_height
     ink_left = (width - block.width) // 2
     # The classic place: the first line's top between h - a*text_h and h - b*text_h; further lines go below it
@@ -181,6 +187,8 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
         bottom, shift = look.position
         ink_top = max(0, int(round(bottom * height)) - block.height)
         ink_left += int(round(shift * (width - block.width) / 2))
+    if not bar:
+        ink_top = max(ink_top, top_limit)
     colour = tuple(int(c) for c in rng.integers(config.text_rgb_min, 256, size=3))
     if look.colour is not None:
         colour = look.colour

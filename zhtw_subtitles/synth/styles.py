@@ -88,6 +88,7 @@ class FrameLayout:
     aspect_mix: dict[str, float]  # relative weights of ASPECTS
     letterbox_prob: float  # black bars above and below the picture, the subtitle on the lower bar
     letterbox_bar: tuple[float, float]  # each bar's height, as a fraction of the frame height
+    top_limit: float  # no subtitle reaches above this fraction of the frame height (a taller block shrinks)
 
     def __post_init__(self) -> None:
         _check_prob(self.two_line_prob, "render.layout.two_line_prob")
@@ -101,6 +102,7 @@ class FrameLayout:
         _check_mix(self.aspect_mix, ASPECTS, "render.layout.aspect_mix")
         _check_prob(self.letterbox_prob, "render.layout.letterbox_prob")
         _check_range(self.letterbox_bar, 0.02, 0.3, "render.layout.letterbox_bar")
+        require(0 <= self.top_limit < 0.9, f"render.layout.top_limit must lie in [0, 0.9), got {self.top_limit}")
 
 
 @dataclass(frozen=True)
