@@ -113,12 +113,13 @@ def main() -> None:
     result = evaluate(args.split, args.model, args.limit, args.threads)
     print(f"{result['frames']} frames of {args.split}, {args.threads} threads")
     columns = ("share_found", "mean_iou", "share_empty_with_lines", "ms_per_band", "ms_per_720p_band")
-    print(f"{'method':<58} {'IoU>=0.7':>8} {'mean IoU':>8} {'empty FP':>8} {'ms/band':>8} {'ms/720p':>8}")
+    width = max(len(name) for name in result["methods"])
+    print(f"{'method':<{width}} {'IoU>=0.7':>8} {'mean IoU':>8} {'empty FP':>8} {'ms/band':>8} {'ms/720p':>8}")
     for name, figure in result["methods"].items():
         cells = ["not measured"] if figure is None else [
             f"{'n/a':>8}" if figure[c] is None else f"{figure[c]:8.1f}" if c.startswith("ms") else f"{figure[c]:8.3f}"
             for c in columns]
-        print(f"{name:<58} {' '.join(cells)}")
+        print(f"{name:<{width}} {' '.join(cells)}")
     write_results("line_finder", {"split": str(args.split), "threads": args.threads, **result})
 
 
