@@ -19,6 +19,7 @@ from zhtw_subtitles.models.line_detector import (
     line_mask,
     load_line_finder,
     load_line_finder_model,
+    one_cue,
     resize_band,
     save_line_finder,
     to_band_box,
@@ -69,9 +70,19 @@ def test_the_words_of_one_line_join_and_a_far_blob_stays_apart():
     probability = np.zeros((96, 512), np.float32)
     probability[40:52, 20:100] = 0.9
     probability[41:52, 110:200] = 0.9  # the next word, a short gap away on the same line
-    probability[40:52, 400:440] = 0.9  # far to the right: another thing
+    probability[40:52, 400:440] = 0.9  # far to the right: another thing, not a line of this subtitle
     boxes = boxes_from_probability(probability, dataclasses.replace(SETTINGS, shrink=0.0))
-    assert [tuple(round(v) for v in box) for box in boxes] == [(20, 40, 200, 52), (400, 40, 440, 52)]
+    assert [tuple(round(v) for v in box) for box in boxes] == [(20, 40, 200, 52)]
+
+
+def test_only_the_lines_of_one_subtitle_are_kept():
+    subtitle = [(100.0, 20.0, 300.0, 40.0), (80.0, 44.0, 320.0, 64.0)]  # two centred lines, stacked
+    beside = (340.0, 68.0, 380.0, 86.0)  # smaller text below and beside them (a sign, a logo)
+    far_above = (120.0, 0.0, 280.0, 8.0)  # a thin line far above
+    assert one_cue([*subtitle, beside]) == [subtitle[1], subtitle[0]]
+    assert sorted(one_cue([beside, *subtitle, (150.0, 120.0, 250.0, 140.0)])) == sorted(subtitle)  # too far below
+    assert one_cue([far_above, subtitle[0]]) == [subtitle[0]]
+    assert one_cue([beside]) == [beside]
 
 
 def test_boxes_scale_back_to_the_band_and_stay_inside_it():

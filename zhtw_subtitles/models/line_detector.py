@@ -38,6 +38,11 @@ SAME_LINE_GAP = 1.5
 MIN_RELATIVE_HEIGHT = 0.5
 # A line holds at least one whole character, about as wide as it is tall: a narrower blob is an upright speck.
 MIN_LINE_ASPECT = 0.8
+# The lines of one subtitle are centred one under the other: a further line shares at least this much of the
+# narrower one's columns with the subtitle, is this tall relative to it and at most this many heights above or below.
+CUE_COLUMN_SHARE = 0.5
+CUE_HEIGHT_RATIO = (0.6, 1.6)
+CUE_MAX_GAP = 1.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,33 @@ def boxes_from_probability(probability: np.ndarray, settings: LineFinderSettings
         outset = settings.shrink * (y1 - y0) / (1 - 2 * settings.shrink)  # undoes shrunk_box on the full height
         if x1 - x0 + 2 * outset >= MIN_LINE_ASPECT * (y1 - y0 + 2 * outset):
             grown.append((x0 - outset, y0 - outset, x1 + outset, y1 + outset))
-    return sorted(grown, key=lambda box: box[1])
+    return sorted(one_cue(grown), key=lambda box: box[1])
+
+
+def one_cue(lines: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    """The subtitle's lines: the largest line and the lines stacked against it in its columns, as a cue's lines are;
+    other text in the band (a sign, a logo, a speck beside the subtitle) is left out."""
+    if len(lines) < 2:
+        return lines
+    cue = [max(lines, key=lambda box: (box[2] - box[0]) * (box[3] - box[1]))]
+    rest = [box for box in lines if box is not cue[0]]
+    added = True
+    while added:
+        added = False
+        left, top, right, bottom = (min(b[0] for b in cue), min(b[1] for b in cue),
+                                    max(b[2] for b in cue), max(b[3] for b in cue))
+        height = cue[0][3] - cue[0][1]
+        for box in rest:
+            shared = min(right, box[2]) - max(left, box[0])
+            gap = max(top - box[3], box[1] - bottom)
+            if (shared >= CUE_COLUMN_SHARE * min(right - left, box[2] - box[0])
+                    and CUE_HEIGHT_RATIO[0] * height <= box[3] - box[1] <= CUE_HEIGHT_RATIO[1] * height
+                    and gap <= CUE_MAX_GAP * height):
+                cue.append(box)
+                rest.remove(box)
+                added = True
+                break
+    return cue
 
 
 def join_same_line(blobs: list[list[float]]) -> list[list[float]]:
