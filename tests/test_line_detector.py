@@ -83,6 +83,10 @@ def test_only_the_lines_of_one_subtitle_are_kept():
     assert sorted(one_cue([beside, *subtitle, (150.0, 120.0, 250.0, 140.0)])) == sorted(subtitle)  # too far below
     assert one_cue([far_above, subtitle[0]]) == [subtitle[0]]
     assert one_cue([beside]) == [beside]
+    off_centre = (100.0, 44.0, 160.0, 64.0)  # under the line's left end, not centred under it
+    assert one_cue([subtitle[0], off_centre]) == [subtitle[0]]
+    across = (110.0, 30.0, 290.0, 54.0)  # a blob across both lines is not a third line
+    assert sorted(one_cue([*subtitle, across])) == sorted(subtitle)
 
 
 def test_boxes_scale_back_to_the_band_and_stay_inside_it():

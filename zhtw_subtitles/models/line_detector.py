@@ -38,11 +38,14 @@ SAME_LINE_GAP = 1.5
 MIN_RELATIVE_HEIGHT = 0.5
 # A line holds at least one whole character, about as wide as it is tall: a narrower blob is an upright speck.
 MIN_LINE_ASPECT = 0.8
-# The lines of one subtitle are centred one under the other: a further line shares at least this much of the
-# narrower one's columns with the subtitle, is this tall relative to it and at most this many heights above or below.
-CUE_COLUMN_SHARE = 0.5
+# The lines of one subtitle are centred one under the other: a further line's centre lies within this share of the
+# wider line's width from the subtitle's, it is this tall relative to the subtitle's first line, at most this many
+# heights above or below the subtitle, and overlaps its lines by at most this share of its own height (a blob
+# across two lines is not a third line).
+CUE_CENTRE_OFFSET = 0.25
 CUE_HEIGHT_RATIO = (0.6, 1.6)
 CUE_MAX_GAP = 1.0
+CUE_MAX_OVERLAP = 0.3
 
 
 @dataclass(frozen=True)
@@ -141,29 +144,31 @@ def boxes_from_probability(probability: np.ndarray, settings: LineFinderSettings
 
 
 def one_cue(lines: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
-    """The subtitle's lines: the largest line and the lines stacked against it in its columns, as a cue's lines are;
-    other text in the band (a sign, a logo, a speck beside the subtitle) is left out."""
+    """The subtitle's lines: the largest line and the lines stacked against it, centred under or over it, as a cue's
+    lines are; other text in the band (a sign, a logo, a blob beside or across the subtitle) is left out."""
     if len(lines) < 2:
         return lines
     cue = [max(lines, key=lambda box: (box[2] - box[0]) * (box[3] - box[1]))]
     rest = [box for box in lines if box is not cue[0]]
-    added = True
-    while added:
-        added = False
-        left, top, right, bottom = (min(b[0] for b in cue), min(b[1] for b in cue),
-                                    max(b[2] for b in cue), max(b[3] for b in cue))
-        height = cue[0][3] - cue[0][1]
-        for box in rest:
-            shared = min(right, box[2]) - max(left, box[0])
-            gap = max(top - box[3], box[1] - bottom)
-            if (shared >= CUE_COLUMN_SHARE * min(right - left, box[2] - box[0])
-                    and CUE_HEIGHT_RATIO[0] * height <= box[3] - box[1] <= CUE_HEIGHT_RATIO[1] * height
-                    and gap <= CUE_MAX_GAP * height):
-                cue.append(box)
-                rest.remove(box)
-                added = True
-                break
+    while rest:
+        joining = next((box for box in rest if _continues_cue(cue, box)), None)
+        if joining is None:
+            break
+        cue.append(joining)
+        rest.remove(joining)
     return cue
+
+
+def _continues_cue(cue: list[tuple[float, ...]], box: tuple[float, ...]) -> bool:
+    first = cue[0]
+    height = first[3] - first[1]
+    top, bottom = min(b[1] for b in cue), max(b[3] for b in cue)
+    centre_offset = abs((box[0] + box[2]) - (first[0] + first[2])) / 2
+    overlap = max(min(b[3], box[3]) - max(b[1], box[1]) for b in cue)
+    return (centre_offset <= CUE_CENTRE_OFFSET * max(first[2] - first[0], box[2] - box[0])
+            and CUE_HEIGHT_RATIO[0] * height <= box[3] - box[1] <= CUE_HEIGHT_RATIO[1] * height
+            and max(top - box[3], box[1] - bottom) <= CUE_MAX_GAP * height
+            and overlap <= CUE_MAX_OVERLAP * (box[3] - box[1]))
 
 
 def join_same_line(blobs: list[list[float]]) -> list[list[float]]:
