@@ -1,0 +1,108 @@
+"""Issue 11's targets in one run: the fine-tuned default (learned line finder + recogniser) against the peer's full
+rapidocr pipeline, on the seen test split and on the unseen-style split (fonts, backgrounds and a style mix that
+training never saw), then both readers' frames/s on the 1280x720 frames of both splits.
+
+Targets: unseen normalised CER <= 0.5x the peer's; false readings on frames without a subtitle <= 1%; missed
+subtitles <= 1%; seen CER <= 0.001; frames/s >= 10x the peer's at 720p.
+Usage: python bench/generalisation.py [--model models/recognizer] [--line-finder models/line_finder] [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+from results import write_results
+
+from zhtw_subtitles.core.config import default_params, parse_crop
+from zhtw_subtitles.core.paths import LINE_FINDER_DIR, MODEL_DIR
+from zhtw_subtitles.dataset.frames import shard_frames
+from zhtw_subtitles.dataset.predictions_csv import TEST_SPLITS
+from zhtw_subtitles.dataset.shards import read_manifest
+from zhtw_subtitles.models.registry import load_for_inference, load_line_finder
+from zhtw_subtitles.reading.inference import read_frames
+from zhtw_subtitles.reading.peer import RapidOcrPeer
+from zhtw_subtitles.reading.whole_frames import read_frames_one_by_one
+from zhtw_subtitles.scoring.metrics import score
+
+SPEED_SIZE = (720, 1280)  # height, width
+TARGETS = {"unseen_cer_normalised_vs_peer": 0.5, "false_readings": 0.01, "missed": 0.01, "seen_cer": 0.001,
+           "speed_up_at_720p": 10}
+
+
+def timed(read, frames) -> tuple[list[str], float]:
+    start = time.perf_counter()
+    _, texts, _ = read(frames)
+    return texts, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(MODEL_DIR))
+    parser.add_argument("--line-finder", default=str(LINE_FINDER_DIR))
+    parser.add_argument("--limit", type=int, default=None, help="read at most this many frames of each split")
+    args = parser.parse_args()
+    params = default_params()
+    crop, batch_size = parse_crop(params["crop"]), params["infer"]["batch_size"]
+    model, finder = load_for_inference(args.model), load_line_finder(args.line_finder)
+    peer = RapidOcrPeer(crop)
+
+    def ours(frames):
+        return read_frames(model, frames, crop, batch_size, line_finder=finder)
+
+    def theirs(frames):
+        return read_frames_one_by_one(peer.read, frames, crop)
+
+    warm = list(itertools.islice(shard_frames(TEST_SPLITS["test"]), 8))
+    ours(warm), theirs(warm[:1])  # onnxruntime and torch plan on their first runs
+    scores = {}
+    for split, folder in TEST_SPLITS.items():
+        truths = [row["text"] for row in read_manifest(folder)][:args.limit]
+        frames = list(itertools.islice(shard_frames(folder), len(truths)))
+        scores[split] = {name: score(truths, timed(read, frames)[0]) for name, read in (("finetuned", ours), ("peer", theirs))}
+        for name, figures in scores[split].items():
+            print(f"{split:7s} {name:9s} CER {figures['cer']:.4f}  normalised {figures['cer_normalised']:.4f}  "
+                  f"false readings {figures['false_readings']}  missed {figures['missed']}  n {figures['n']}")
+
+    speed_frames = [f for folder in TEST_SPLITS.values() for f in itertools.islice(shard_frames(folder), args.limit)
+                    if f.pixels is not None and f.pixels.shape[:2] == SPEED_SIZE]
+    if speed_frames:
+        our_fps = len(speed_frames) / timed(ours, speed_frames)[1]
+        peer_fps = len(speed_frames) / timed(theirs, speed_frames)[1]
+    else:
+        our_fps = peer_fps = None
+    unseen, seen = scores["unseen"], scores["test"]
+    figures = {
+        "seen": seen, "unseen": unseen,
+        "unseen_cer_normalised_vs_peer": round(unseen["finetuned"]["cer_normalised"] / unseen["peer"]["cer_normalised"], 3)
+        if unseen["peer"]["cer_normalised"] else None,
+        "frames_720p": len(speed_frames),
+        "finetuned_frames_per_s_720p": round(our_fps, 2) if our_fps else None,
+        "peer_frames_per_s_720p": round(peer_fps, 2) if peer_fps else None,
+        "speed_up_at_720p": round(our_fps / peer_fps, 1) if our_fps and peer_fps else None,
+        "model": args.model, "line_finder": args.line_finder, "targets": TARGETS,
+    }
+    checks = {
+        "unseen_cer_normalised_vs_peer": figures["unseen_cer_normalised_vs_peer"],
+        "false_readings": unseen["finetuned"]["false_readings"],
+        "missed": unseen["finetuned"]["missed"],
+        "seen_cer": seen["finetuned"]["cer"],
+        "speed_up_at_720p": figures["speed_up_at_720p"],
+    }
+    figures["met"] = {}
+    for name, value in checks.items():
+        if value is None:
+            figures["met"][name] = None
+            print(f"{name}: not measured")
+            continue
+        met = value >= TARGETS[name] if name == "speed_up_at_720p" else value <= TARGETS[name]
+        figures["met"][name] = met
+        print(f"{name}: {value} (target {'>=' if name == 'speed_up_at_720p' else '<='} {TARGETS[name]}): "
+              f"{'met' if met else 'NOT met'}")
+    if our_fps:
+        print(f"720p: {len(speed_frames)} frames, ours {our_fps:.2f} frames/s, the peer {peer_fps:.2f} frames/s")
+    write_results("generalisation", figures)
+
+
+if __name__ == "__main__":
+    main()
