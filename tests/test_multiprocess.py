@@ -44,15 +44,25 @@ def two_process_run(data_repo: DvcRepo, root, params: dict) -> DvcRepo:
     return repo
 
 
+def train_answers(repo: DvcRepo) -> list[str]:
+    return [r["conversations"][1]["value"] for r in json.loads((repo.root / "data/llava/train.json").read_text("utf-8"))]
+
+
 def train_frames(repo: DvcRepo) -> int:
-    return len(json.loads((repo.root / "data/llava/train.json").read_text(encoding="utf-8")))
+    """A VLM's training samples: every frame, those without a subtitle too."""
+    return len(train_answers(repo))
 
 
-def check_one_logged_run(repo: DvcRepo, frames: int) -> int:
-    """The steps of one epoch split over two processes (each a half of the frames), every one logged once, by one
+def train_lines(repo: DvcRepo) -> int:
+    """The recogniser's training samples: each drawn line (two for a two-line cue, none for an empty frame)."""
+    return sum(len(answer.split("\n")) for answer in train_answers(repo) if answer)
+
+
+def check_one_logged_run(repo: DvcRepo, samples: int) -> int:
+    """The steps of one epoch split over two processes (each a half of the samples), every one logged once, by one
     DVCLive, and checkpointed; returns that step count."""
-    steps = math.ceil(math.ceil(frames / 2) / BATCH)
-    assert steps < math.ceil(frames / BATCH)  # one process would take more steps for the epoch
+    steps = math.ceil(math.ceil(samples / 2) / BATCH)
+    assert steps < math.ceil(samples / BATCH)  # one process would take more steps for the epoch
     live = repo.root / "metrics/finetune"
     assert yaml.safe_load((live / "params.yaml").read_text())["processes"] == 2
     assert json.loads((live / "metrics.json").read_text())["step"] == steps
@@ -67,7 +77,7 @@ def check_one_logged_run(repo: DvcRepo, frames: int) -> int:
 @pytest.mark.slow
 def test_the_recogniser_trains_on_two_processes_and_saves_once(data_repo, tmp_path):
     repo = two_process_run(data_repo, tmp_path / "repo", {})
-    check_one_logged_run(repo, train_frames(repo))
+    check_one_logged_run(repo, train_lines(repo))
     assert not list((repo.root / "models").glob(".recognizer*"))  # no second process's staging folder left
     ids, texts, unreadable = read_frames(load_for_inference(repo.root / "models/recognizer"),
                                          shard_frames(repo.root / "data/synth/test"), CROP, batch_size=8)

@@ -80,7 +80,7 @@ def test_experiments_travel_and_apply_with_their_outputs(first_box, s3, tmp_path
     repo.run("dvc", "exp", "apply", "fast-lr")
     assert UP_TO_DATE in repo.run("dvc", "status").stdout  # every output is there and matches the experiment
     scores = json.loads((repo.root / "metrics/scores.json").read_text())
-    assert scores == shown["fast-lr"]["metrics/scores.json"]["data"]
+    assert without_nulls(scores) == without_nulls(shown["fast-lr"]["metrics/scores.json"]["data"])
     assert (repo.root / "models/recognizer/model.safetensors").exists()
 
     repo.run("git", "commit", "-qam", "learning rate 0.05")
@@ -88,6 +88,13 @@ def test_experiments_travel_and_apply_with_their_outputs(first_box, s3, tmp_path
     cer = diff["metrics/scores.json"]["test.finetuned.cer"]
     assert cer["new"] == scores["test"]["finetuned"]["cer"] and cer["diff"] != 0
     assert "test.finetuned.cer" in repo.run("dvc", "metrics", "diff", "HEAD~1", "HEAD").stdout
+
+
+def without_nulls(metrics: dict) -> dict:
+    """The metrics that hold a value: `dvc exp show` leaves out the ones not measured (null in the file, such as
+    false_readings on a split without an empty frame)."""
+    return {key: without_nulls(value) if isinstance(value, dict) else value
+            for key, value in metrics.items() if value is not None}
 
 
 def experiment_rows(repo: DvcRepo) -> dict[str, dict]:
