@@ -21,7 +21,8 @@ from results import write_results
 from zhtw_subtitles.core.paths import LINE_FINDER_DIR, SYNTH_UNSEEN
 from zhtw_subtitles.dataset.frames import decode_frame
 from zhtw_subtitles.dataset.shards import read_split
-from zhtw_subtitles.models.line_detector import join_same_line, load_line_finder
+from zhtw_subtitles.models.line_boxes import join_same_line
+from zhtw_subtitles.models.line_detector import load_line_finder
 from zhtw_subtitles.reading.band import DEFAULT_BAND, Box, crop_band
 from zhtw_subtitles.reading.lines import find_text_lines
 from zhtw_subtitles.reading.peer import offline_rapidocr

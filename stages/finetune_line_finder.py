@@ -1,5 +1,6 @@
 """Stage finetune_line_finder: data/synth/train -> models/line_finder (the learned subtitle-line finder),
-metrics/line_finder.json (its line recall, IoU and false alarms on held-out train frames) and DVCLive curves.
+metrics/line_finder.json (its line recall, IoU and false alarms on held-out train frames, measured with the model
+inference runs: int8 by default) and DVCLive curves.
 
 PP-OCRv6 small det learns, from the renderer's exact line boxes, to mark only subtitle lines (docs/line_finder.md).
 """
@@ -12,7 +13,7 @@ from zhtw_subtitles.core.atomic import atomic_dir
 from zhtw_subtitles.core.config import build, parse_crop, run_stage, stage_params
 from zhtw_subtitles.core.io import write_metrics
 from zhtw_subtitles.core.paths import LINE_FINDER_DIR, SYNTH_TRAIN
-from zhtw_subtitles.models.line_detector import LineFinder, save_line_finder, torch_probabilities
+from zhtw_subtitles.models.line_detector import LineFinder
 from zhtw_subtitles.training.finetune_line_finder import (
     LineFinderConfig,
     measure,
@@ -20,6 +21,7 @@ from zhtw_subtitles.training.finetune_line_finder import (
     split_frames,
     train_line_finder,
 )
+from zhtw_subtitles.training.line_finder_export import export_line_finder
 
 METRICS = Path("metrics/line_finder.json")
 LIVE_DIR = Path("metrics/line_finder")
@@ -36,10 +38,13 @@ def main() -> None:
     train_frames, val_frames = split_frames(SYNTH_TRAIN, config.train_frames, config.val_frames)
     model = train_line_finder(config, train_frames, crop, params["seed"], LIVE_DIR)
     seconds = time.perf_counter() - start
-    scores = measure(LineFinder(torch_probabilities(model), config.settings), list(read_bands(val_frames, crop)))
+    calibration = list(read_bands(train_frames[:config.calibration_frames], crop))
     with atomic_dir(LINE_FINDER_DIR) as staging:
-        save_line_finder(model, config.settings, staging)
-    write_metrics(METRICS, {"train_frames": len(train_frames), "training_seconds": round(seconds, 1), "val": scores})
+        settings, probabilities = export_line_finder(model, config.settings, config.int8, calibration, staging)
+    scores = measure(LineFinder(probabilities, settings), list(read_bands(val_frames, crop)))
+    write_metrics(METRICS, {"train_frames": len(train_frames), "training_seconds": round(seconds, 1),
+                            "model": settings.onnx_file, "outsets": [settings.outset_vertical, settings.outset_horizontal],
+                            "val": scores})
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ nothing on an empty frame, and reload from its folder with the same outputs."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -11,17 +12,17 @@ import torch
 
 from zhtw_subtitles.core.config import ConfigError, default_config, default_params
 from zhtw_subtitles.dataset.shards import read_split
+from zhtw_subtitles.models.line_boxes import apart, boxes_from_probability, fit_outsets, one_cue, refined_edges
 from zhtw_subtitles.models.line_detector import (
+    INT8_ONNX_FILE,
+    SETTINGS_FILE,
     LineFinder,
     LineFinderSettings,
-    boxes_from_probability,
     line_logits,
     line_mask,
     load_line_finder,
     load_line_finder_model,
-    one_cue,
     resize_band,
-    save_line_finder,
     to_band_box,
     to_pixel_values,
     torch_probabilities,
@@ -42,8 +43,16 @@ from zhtw_subtitles.training.finetune_line_finder import (
     split_frames,
     train_line_finder,
 )
+from zhtw_subtitles.training.line_finder_export import export_line_finder
 
-SETTINGS = LineFinderSettings(input_height=128, shrink=0.25, threshold=0.7, min_score=0.75, min_height=2)
+# A hard-edged map at 0.9 crosses 0.45 half-way between pixel centres, on the mask's own edges; an outset of 0.5
+# undoes a shrink of 0.25 exactly.
+SETTINGS = LineFinderSettings(input_height=128, shrink=0.25, threshold=0.45, min_score=0.75, min_height=2,
+                              outset_vertical=0.5, outset_horizontal=0.5, onnx_file="model.onnx")
+BOXES = SETTINGS.boxes
+TRAINING = {"input_height": 128, "shrink": 0.25, "threshold": 0.7, "min_score": 0.75, "min_height": 2,
+            "val_frames": 0, "batch_size": 8, "learning_rate": 0.003, "logging_every": 20, "crop_width": 320,
+            "calibration_frames": 16, "int8": False}
 SENTENCES = ["我知道 但是不行", "這是一個國際學校", "你說這話是什麼意思", "明天見", "他們今天晚上不會回來吃飯了",
              "我們試試看", "你在幹什麼啊", "生日快樂", "這是什麼東西", "我不想再等了"]
 
@@ -51,19 +60,19 @@ SENTENCES = ["我知道 但是不行", "這是一個國際學校", "你說這話
 def test_two_lines_come_back_as_two_unshrunk_boxes_top_to_bottom():
     lines = [(40.0, 50.0, 200.0, 70.0), (30.0, 20.0, 210.0, 40.0)]  # given bottom line first
     probability = line_mask(lines, (96, 256), SETTINGS.shrink) * 0.9
-    boxes = boxes_from_probability(probability, SETTINGS)
+    boxes = boxes_from_probability(probability, BOXES)
     assert len(boxes) == 2
     for found, expected in zip(boxes, sorted(lines, key=lambda box: box[1])):
         assert np.allclose(found, expected, atol=0.6), (found, expected)
 
 
 def test_weak_short_or_absent_blobs_give_no_line():
-    assert boxes_from_probability(np.zeros((96, 256), np.float32), SETTINGS) == []
+    assert boxes_from_probability(np.zeros((96, 256), np.float32), BOXES) == []
     faint = line_mask([(40, 30, 200, 60)], (96, 256), SETTINGS.shrink) * 0.72  # above threshold, below min_score
-    assert boxes_from_probability(faint, SETTINGS) == []
+    assert boxes_from_probability(faint, BOXES) == []
     sliver = np.zeros((96, 256), np.float32)
     sliver[40, 20:200] = 0.95  # one row high
-    assert boxes_from_probability(sliver, SETTINGS) == []
+    assert boxes_from_probability(sliver, BOXES) == []
 
 
 def test_the_words_of_one_line_join_and_a_far_blob_stays_apart():
@@ -71,7 +80,7 @@ def test_the_words_of_one_line_join_and_a_far_blob_stays_apart():
     probability[40:52, 20:100] = 0.9
     probability[41:52, 110:200] = 0.9  # the next word, a short gap away on the same line
     probability[40:52, 400:440] = 0.9  # far to the right: another thing, not a line of this subtitle
-    boxes = boxes_from_probability(probability, dataclasses.replace(SETTINGS, shrink=0.0))
+    boxes = boxes_from_probability(probability, dataclasses.replace(BOXES, outset_vertical=0.0, outset_horizontal=0.0))
     assert [tuple(round(v) for v in box) for box in boxes] == [(20, 40, 200, 52)]
 
 
@@ -96,7 +105,7 @@ def test_boxes_scale_back_to_the_band_and_stay_inside_it():
 
 def test_settings_reject_an_input_height_the_backbone_cannot_take():
     with pytest.raises(ConfigError, match="multiple of 32"):
-        LineFinderSettings(input_height=100, shrink=0.2, threshold=0.5, min_score=0.6, min_height=2)
+        dataclasses.replace(SETTINGS, input_height=100)
 
 
 def test_line_logits_are_the_models_output_before_its_sigmoid():
@@ -121,47 +130,83 @@ def _render(folder, count: int, seed: int, **layout) -> list:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A finder fine-tuned on 120 frames of the default style mix for 100 steps on 320-pixel crops (about 35 s on 2
-    busy cores)."""
+    busy cores), saved as the stage saves it (float32, outsets measured on 16 of its frames)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two threads wait on each other when the other core is busy
     root = tmp_path_factory.mktemp("line_finder")
     frames = _render(root / "train", 120, seed=1)
-    config = LineFinderConfig(**{**dataclasses.asdict(SETTINGS), "train_frames": 120, "val_frames": 0, "steps": 100,
-                                 "batch_size": 8, "learning_rate": 0.003, "train_backbone": False, "logging_every": 20,
-                                 "crop_width": 320})
+    config = LineFinderConfig(**{**TRAINING, "train_frames": 120, "steps": 100, "train_backbone": False})
     train, _ = split_frames(root / "train", config.train_frames, config.val_frames)
     assert len(train) == len(frames)
     model = train_line_finder(config, train, DEFAULT_BAND, seed=0, live_dir=None)
-    save_line_finder(model, SETTINGS, root / "finder")
+    calibration = list(read_bands(train[:config.calibration_frames], DEFAULT_BAND))
+    settings, _ = export_line_finder(model, config.settings, False, calibration, root / "finder", threads=2)
     torch.set_num_threads(threads)
-    return model, root
+    return model, root, settings, calibration
+
+
+def _two_line_bands(root) -> list:
+    if not (root / "two_lines").exists():
+        _render(root / "two_lines", 12, seed=7, two_line_prob=1.0, empty_prob=0.0)
+    return list(read_bands(list(read_split(root / "two_lines")), DEFAULT_BAND))
 
 
 def test_finds_both_lines_of_two_line_cues_and_nothing_on_empty_frames(trained):
-    _, root = trained
+    _, root, _, _ = trained
     finder = load_line_finder(root / "finder", threads=2)
-    two_line = list(read_bands(_render(root / "two_lines", 12, seed=7, two_line_prob=1.0, empty_prob=0.0), DEFAULT_BAND))
+    two_line = _two_line_bands(root)
     empty = list(read_bands(_render(root / "empty", 8, seed=8, empty_prob=1.0), DEFAULT_BAND))
     assert all(len(band.lines) == 2 for band in two_line) and all(not band.lines for band in empty)
     found = finder.find_lines([band.pixels for band in two_line])
     both = [len(boxes) == 2 and all(box_iou(a, b) >= 0.5 for a, b in zip(boxes, band.lines))
             for boxes, band in zip(found, two_line)]
     assert np.mean(both) >= 0.75, found
+    assert all(a[3] <= b[1] for boxes in found for a, b in zip(boxes, boxes[1:]))  # the lines of a cue never overlap
     assert line_scores(finder.find_lines([band.pixels for band in empty]), [[] for _ in empty])[
         "share_empty_with_lines"] == 0.0
 
 
+def test_outsets_are_measured_on_the_calibration_frames(trained):
+    _, _, settings, _ = trained
+    nominal = TRAINING["shrink"] / (1 - 2 * TRAINING["shrink"])
+    assert (settings.outset_vertical, settings.outset_horizontal) != (nominal, nominal)
+    assert 0.2 < settings.outset_vertical < 0.8 and 0.2 < settings.outset_horizontal < 0.8
+
+
 def test_the_saved_folder_reloads_with_the_same_outputs(trained):
-    model, root = trained
+    model, root, saved, _ = trained
     bands = [np.random.default_rng(3).integers(0, 256, (120, 400, 3), dtype=np.uint8), np.full((60, 90, 3), 200, np.uint8)]
-    pixels = to_pixel_values([resize_band(band, SETTINGS.input_height) for band in bands]).numpy()
+    pixels = to_pixel_values([resize_band(band, saved.input_height) for band in bands]).numpy()
     expected = torch_probabilities(model)(pixels)
     reloaded, settings = load_line_finder_model(root / "finder")
-    assert settings == SETTINGS
+    assert settings == saved
     assert np.array_equal(torch_probabilities(reloaded)(pixels), expected)
     onnx = load_line_finder(root / "finder", threads=2)
     assert np.abs(onnx.probabilities(pixels) - expected).max() < 1e-4
-    assert onnx.find_lines(bands) == LineFinder(torch_probabilities(model), SETTINGS).find_lines(bands)
+    assert onnx.find_lines(bands) == LineFinder(torch_probabilities(model), saved).find_lines(bands)
+
+
+def test_the_int8_finder_finds_the_lines_the_float_one_finds(trained):
+    model, root, _, calibration = trained
+    config = LineFinderConfig(**{**TRAINING, "train_frames": 120, "steps": 100, "train_backbone": False})
+    settings, _ = export_line_finder(model, config.settings, True, calibration, root / "int8", threads=2)
+    assert settings.onnx_file == INT8_ONNX_FILE
+    assert (root / "int8" / INT8_ONNX_FILE).stat().st_size < 0.5 * (root / "int8" / "model.onnx").stat().st_size
+    bands = [band.pixels for band in _two_line_bands(root)]
+    float_lines = load_line_finder(root / "finder", threads=2).find_lines(bands)
+    int8_lines = load_line_finder(root / "int8", threads=2).find_lines(bands)
+    same = [len(a) == len(b) and all(box_iou(x, y) >= 0.8 for x, y in zip(a, b)) for a, b in zip(float_lines, int8_lines)]
+    assert np.mean(same) >= 0.9, (float_lines, int8_lines)
+
+
+def test_a_finder_saved_by_an_older_version_says_to_retrain_it(trained):
+    _, root, _, _ = trained
+    old = {key: value for key, value in json.loads((root / "finder" / SETTINGS_FILE).read_text()).items()
+           if not key.startswith("outset")}
+    (root / "old").mkdir()
+    (root / "old" / SETTINGS_FILE).write_text(json.dumps(old))
+    with pytest.raises(FileNotFoundError, match="outset_horizontal.*dvc repro finetune_line_finder"):
+        load_line_finder(root / "old")
 
 
 def test_a_missing_folder_names_the_stage_that_makes_it(tmp_path):
@@ -170,7 +215,7 @@ def test_a_missing_folder_names_the_stage_that_makes_it(tmp_path):
 
 
 def test_degenerate_bands_give_no_lines(trained):
-    _, root = trained
+    _, root, _, _ = trained
     finder = load_line_finder(root / "finder", threads=2)
     assert finder.find_lines([np.zeros((0, 0, 3), np.uint8), np.zeros((3, 500, 3), np.uint8),
                               np.zeros((40, 200), np.uint8), np.zeros((40, 200, 4), np.uint8)]) == [[], [], [], []]
@@ -179,7 +224,7 @@ def test_degenerate_bands_give_no_lines(trained):
 def test_a_fragment_far_smaller_than_the_line_is_dropped():
     probability = line_mask([(40, 30, 300, 70)], (96, 512), SETTINGS.shrink) * 0.9
     probability[80:86, 400:406] = 0.9  # a lit speck below the line
-    boxes = boxes_from_probability(probability, SETTINGS)
+    boxes = boxes_from_probability(probability, BOXES)
     assert len(boxes) == 1 and np.allclose(boxes[0], (40, 30, 300, 70), atol=0.6)
 
 
@@ -205,20 +250,42 @@ def test_a_training_crop_cuts_every_feature_map_at_the_same_place_as_the_mask():
 
 
 def test_train_backbone_true_trains_the_backbone_and_false_leaves_it_as_shipped(trained):
-    model, root = trained
+    model, root, _, _ = trained
     shipped = pretrained_ppocr_v6_small_det()
     first_conv = "model.backbone.encoder.convolution.stem1.convolution.weight"
     assert torch.equal(model.state_dict()[first_conv], shipped.state_dict()[first_conv])
     frames, _ = split_frames(root / "train", 8, 0)
-    config = LineFinderConfig(**{**dataclasses.asdict(SETTINGS), "train_frames": 8, "val_frames": 0, "steps": 2,
-                                 "batch_size": 4, "learning_rate": 0.003, "train_backbone": True, "logging_every": 1,
-                                 "crop_width": 320})
+    config = LineFinderConfig(**{**TRAINING, "train_frames": 8, "calibration_frames": 8, "steps": 2, "batch_size": 4,
+                                 "train_backbone": True, "logging_every": 1})
     whole = train_line_finder(config, frames, DEFAULT_BAND, seed=0, live_dir=None)
     assert not torch.equal(whole.state_dict()[first_conv], shipped.state_dict()[first_conv])
 
 
 def test_an_upright_speck_narrower_than_a_character_is_no_line():
     probability = line_mask([(100, 30, 112, 50)], (96, 256), SETTINGS.shrink) * 0.9  # 12 wide, 20 tall
-    assert boxes_from_probability(probability, SETTINGS) == []
+    assert boxes_from_probability(probability, BOXES) == []
     square = line_mask([(100, 30, 120, 50)], (96, 256), SETTINGS.shrink) * 0.9  # one character: kept
-    assert len(boxes_from_probability(square, SETTINGS)) == 1
+    assert len(boxes_from_probability(square, BOXES)) == 1
+
+
+def test_edges_fall_where_the_map_crosses_the_threshold_between_pixel_centres():
+    probability = np.zeros((40, 60), np.float32)
+    probability[10:20, 10:50] = 0.9
+    probability[9, 10:50] = 0.6  # the row above rises to 0.6: 0.7 is crossed a third of the way to the next centre
+    probability[10:20, 50] = 0.8  # the column after stays above 0.7: the box reaches past it
+    left, top, right, bottom = refined_edges(probability, (10, 10, 51, 20), 0.7)
+    assert top == pytest.approx(9.5 + 0.1 / 0.3)
+    assert bottom == pytest.approx(19.5 + 0.2 / 0.9)
+    assert left == pytest.approx(9.5 + 0.7 / 0.9) and right == pytest.approx(50.5 + 0.1 / 0.8)
+
+
+def test_grown_lines_of_a_cue_meet_half_way_instead_of_overlapping():
+    assert apart([(10.0, 0.0, 90.0, 24.0), (12.0, 20.0, 88.0, 44.0)]) == [(10.0, 0.0, 90.0, 22.0), (12.0, 22.0, 88.0, 44.0)]
+    apart_already = [(10.0, 0.0, 90.0, 20.0), (12.0, 24.0, 88.0, 44.0)]
+    assert apart(apart_already) == apart_already
+
+
+def test_outsets_are_the_median_growth_from_blob_to_line():
+    pairs = [((10.0, 10.0, 110.0, 20.0), (5.0, 5.5, 115.0, 24.5)) for _ in range(4)]  # 10 tall: 4.5 and 5 out
+    pairs.append(((10.0, 10.0, 40.0, 20.0), (5.0, 0.0, 115.0, 40.0)))  # a blob on a third of its line
+    assert fit_outsets(pairs) == (0.45, 0.5)

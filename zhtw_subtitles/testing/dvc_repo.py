@@ -18,7 +18,8 @@ PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "stages
 TINY_PARAMS = {
     "corpus": "hsk",
     "render": {"num_images": 12, "num_test_images": 6, "shard_size": 5, "workers": 2, "unseen": {"num_images": 6}},
-    "line_finder": {"train_frames": 8, "val_frames": 4, "steps": 2, "batch_size": 4, "logging_every": 1},
+    "line_finder": {"train_frames": 8, "val_frames": 4, "steps": 2, "batch_size": 4, "logging_every": 1,
+                    "calibration_frames": 4},
     "json": {"val_fraction": 0.2},
     "finetune": {"max_steps": 2, "batch_size": 4, "eval_every": 1, "eval_samples": 2, "checkpoint_every": 1,
                  "logging_every": 1},

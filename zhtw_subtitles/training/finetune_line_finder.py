@@ -19,11 +19,13 @@ from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.dataset.frames import decode_frame
 from zhtw_subtitles.dataset.shards import Sample, read_split
 from zhtw_subtitles.models.line_detector import (
+    ONNX_FILE,
     STRIDE,
     LineFinder,
     LineFinderSettings,
     line_logits,
     line_mask,
+    nominal_outset,
     resize_band,
     to_pixel_values,
 )
@@ -50,18 +52,25 @@ class LineFinderConfig:
     train_backbone: bool  # False: the backbone stays as pretrained and its features are computed once
     crop_width: int | None  # wider bands train on crops this many input pixels wide; None: whole bands
     logging_every: int
+    calibration_frames: int  # the first training frames: int8 activation ranges and the line boxes' outsets
+    int8: bool  # inference runs the model quantised to int8 (model.int8.onnx) instead of float32 (model.onnx)
 
     def __post_init__(self) -> None:
         require(self.train_frames > 0 and self.val_frames >= 0, "line_finder.train_frames must be > 0, val_frames >= 0")
         require(self.steps > 0 and self.batch_size > 0 and self.logging_every > 0,
                 "line_finder.steps, batch_size and logging_every must be > 0")
         require(self.learning_rate > 0, f"line_finder.learning_rate must be > 0, got {self.learning_rate}")
+        require(0 < self.calibration_frames <= self.train_frames,
+                "line_finder.calibration_frames must lie in [1, train_frames]")
         require(self.crop_width is None or (self.crop_width > 0 and self.crop_width % STRIDE == 0),
                 f"line_finder.crop_width must be a positive multiple of {STRIDE} or null, got {self.crop_width}")
 
     @property
     def settings(self) -> LineFinderSettings:
-        return LineFinderSettings(self.input_height, self.shrink, self.threshold, self.min_score, self.min_height)
+        """The settings before calibration: float32 model, the outsets that undo the training masks' shrink."""
+        outset = nominal_outset(self.shrink)
+        return LineFinderSettings(self.input_height, self.shrink, self.threshold, self.min_score, self.min_height,
+                                  outset, outset, ONNX_FILE)
 
 
 @dataclass
