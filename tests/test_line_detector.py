@@ -96,6 +96,13 @@ def test_only_the_lines_of_one_subtitle_are_kept():
     assert one_cue([subtitle[0], off_centre]) == [subtitle[0]]
     across = (110.0, 30.0, 290.0, 54.0)  # a blob across both lines is not a third line
     assert sorted(one_cue([*subtitle, across])) == sorted(subtitle)
+    assert one_cue([subtitle[1], across]) == [subtitle[1]]
+
+
+def test_the_two_lines_of_a_tight_boxed_cue_are_both_kept():
+    # grown boxes of a two-line cue in a dark box (test-000206): the lines touch, so the boxes overlap by a third
+    upper, lower = (263.7, 38.1, 325.4, 53.8), (263.7, 48.8, 325.4, 67.3)
+    assert sorted(one_cue([upper, lower])) == [upper, lower]
 
 
 def test_boxes_scale_back_to_the_band_and_stay_inside_it():
