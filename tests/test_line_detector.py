@@ -212,12 +212,12 @@ def test_a_finder_saved_by_an_older_version_says_to_retrain_it(trained):
            if not key.startswith("outset")}
     (root / "old").mkdir()
     (root / "old" / SETTINGS_FILE).write_text(json.dumps(old))
-    with pytest.raises(FileNotFoundError, match="outset_horizontal.*dvc repro finetune_line_finder"):
+    with pytest.raises(ConfigError, match="outset_horizontal.*dvc repro finetune_line_finder"):
         load_line_finder(root / "old")
 
 
 def test_a_missing_folder_names_the_stage_that_makes_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="finetune_line_finder"):
+    with pytest.raises(ConfigError, match="line_finder holds no line finder: run `dvc repro finetune_line_finder`"):
         load_line_finder(tmp_path / "line_finder")
 
 

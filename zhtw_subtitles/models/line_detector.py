@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from transformers import PPOCRV6SmallDetForObjectDetection
 
-from zhtw_subtitles.core.config import require
+from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.dataset.frames import as_bgr8
 from zhtw_subtitles.models.line_boxes import BoxSettings, boxes_from_probability
 from zhtw_subtitles.reading.band import MIN_LINE_HEIGHT, Box
@@ -191,13 +191,13 @@ def write_settings(folder: Path, settings: LineFinderSettings) -> None:
 def read_settings(folder: Path) -> LineFinderSettings:
     folder = Path(folder)
     if not (folder / SETTINGS_FILE).is_file():
-        raise FileNotFoundError(f"no line finder in {folder} (missing {SETTINGS_FILE}): run "
-                                f"`dvc repro finetune_line_finder` or `dvc pull` first")
+        raise ConfigError(f"{folder} holds no line finder: run `dvc repro finetune_line_finder` (or `dvc pull`) first "
+                          f"(it has no {SETTINGS_FILE})")
     saved = json.loads((folder / SETTINGS_FILE).read_text())
     missing = {field.name for field in fields(LineFinderSettings)} - set(saved)
     if missing:
-        raise FileNotFoundError(f"{folder / SETTINGS_FILE} lacks {sorted(missing)}: it was saved by an older version; "
-                                f"run `dvc repro finetune_line_finder` (or `dvc pull` at this commit)")
+        raise ConfigError(f"{folder / SETTINGS_FILE} lacks {sorted(missing)}: it was saved by an older version; "
+                          f"run `dvc repro finetune_line_finder` (or `dvc pull` at this commit)")
     return LineFinderSettings(**saved)
 
 

@@ -87,10 +87,7 @@ def load_for_inference(name: str | Path) -> SubtitleRecognizer | OnnxRecognizer:
 def load_line_finder(folder: str | Path):
     """The learned line finder that the `finetune_line_finder` stage saved in `folder` (models/line_finder): a
     `reading.line_finder.LineFinder`."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ConfigError(f"{folder} holds no line finder: run `dvc repro finetune_line_finder` (or `dvc pull`) first")
-    from zhtw_subtitles.models.line_detector import load_line_finder as load_saved_line_finder
+    from zhtw_subtitles.models.line_detector import load_line_finder as load_saved_line_finder  # torch: only when used
 
     return load_saved_line_finder(folder)
 
