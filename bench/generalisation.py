@@ -31,10 +31,9 @@ from zhtw_subtitles.reading.peer import RapidOcrPeer
 from zhtw_subtitles.reading.whole_frames import read_frames_one_by_one
 from zhtw_subtitles.scoring.metrics import score
 from zhtw_subtitles.synth.fonts import resolve_fonts
-from zhtw_subtitles.synth.render import RenderConfig
+from zhtw_subtitles.synth.render import RenderConfig, classic_looks
 from zhtw_subtitles.synth.render_split import render_split
 from zhtw_subtitles.synth.sources import load_backgrounds
-from zhtw_subtitles.synth.styles import CLASSIC_LAYOUT, CLASSIC_STYLES
 
 SPEED_SIZE = (720, 1280)  # height, width
 CLASSIC_FONTS = ["noto_sans_tc", "noto_serif_tc"]  # the faces and the photographs of the frames the 0.001 came from
@@ -52,11 +51,8 @@ def classic_split(params: dict, count: int, folder: Path) -> Path:
     """The test lines drawn as before issue 11 (render.styles and render.layout switched to the classic look), into
     `folder`. In this process, whose onnxruntime and torch threads are running: render_split's forked workers would
     inherit their held locks and hang, so one process draws."""
-    render = params["render"]
-    config = build(RenderConfig, {**render, "workers": 1, "fonts": CLASSIC_FONTS, "embedded_videos": [],
-                                  "use_embedded_backgrounds": True,
-                                  "styles": {**render["styles"], **CLASSIC_STYLES},
-                                  "layout": {**render["layout"], **CLASSIC_LAYOUT}}, "render")
+    config = classic_looks(build(RenderConfig, {**params["render"], "workers": 1, "fonts": CLASSIC_FONTS,
+                                                "embedded_videos": [], "use_embedded_backgrounds": True}, "render"))
     backgrounds, _ = load_backgrounds(config, params["seed"])
     render_split("test", read_lines(SENTENCES / "test.txt"), count, resolve_fonts(config.fonts, config.font_dir),
                  backgrounds, config, params["seed"], folder)

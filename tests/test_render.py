@@ -7,26 +7,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zhtw_subtitles.core.config import ConfigError, default_config, default_params
+from zhtw_subtitles.core.config import ConfigError, default_config
 from zhtw_subtitles.dataset.shards import read_manifest, read_split
 from zhtw_subtitles.synth.backgrounds import find_backgrounds
 from zhtw_subtitles.synth.fonts import embedded_fonts, open_face, resolve_fonts
 from zhtw_subtitles.synth.render import (
     RenderConfig,
+    classic_looks,
     compose_frame,
     render_frame,
     tier_for_area,
 )
 from zhtw_subtitles.synth.render_split import assign_sentences, render_split
-from zhtw_subtitles.synth.styles import CLASSIC_LAYOUT, CLASSIC_STYLES
 
 def classic_config(styles: dict | None = None, layout: dict | None = None, **overrides) -> RenderConfig:
     """params.yaml's render section with issue 11's looks switched off (the white outlined line at the bottom of a
     16:9 frame, as the study drew it), then `styles` and `layout` keys and other `overrides` replaced."""
-    render = default_params()["render"]
-    return default_config(RenderConfig, "render", **overrides,
-                          styles={**render["styles"], **CLASSIC_STYLES, **(styles or {})},
-                          layout={**render["layout"], **CLASSIC_LAYOUT, **(layout or {})})
+    return classic_looks(default_config(RenderConfig, "render", **overrides), styles, layout)
 
 
 CLEAN = {  # no shadow, blur, rescale or colour change: pixels can be measured exactly

@@ -6,7 +6,6 @@ python -m zhtw_subtitles.synth.contact_sheet --styles docs/img                  
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import io
 import itertools
 from pathlib import Path
@@ -14,12 +13,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zhtw_subtitles.core.config import build, default_config
+from zhtw_subtitles.core.config import default_config
 from zhtw_subtitles.dataset.shards import read_split
 from zhtw_subtitles.synth.fonts import resolve_fonts
-from zhtw_subtitles.synth.render import RenderConfig, render_frame
+from zhtw_subtitles.synth.render import RenderConfig, classic_looks, render_frame
 from zhtw_subtitles.synth.sources import load_backgrounds, unseen_config
-from zhtw_subtitles.synth.styles import CLASSIC_LAYOUT, CLASSIC_STYLES, FrameLayout, TextStyles
 
 # Lines of Taiwanese TV dialogue for the style sheets (drawn, never trained on).
 SHEET_LINES = ("我知道 但是不行", "這是一個國際學校", "你說這話是什麼意思", "明天見", "他們今天晚上不會回來吃飯了",
@@ -65,15 +63,6 @@ def contact_sheet(split_dir: Path, columns: int = 3, rows: int = 4, tile_width: 
     return sheet([sample.jpeg for sample in samples], columns, tile_width)
 
 
-def _looks(config: RenderConfig, styles: dict, layout: dict) -> RenderConfig:
-    """`config` with the classic frame's looks, then `styles` and `layout` values, in place."""
-    return dataclasses.replace(
-        config,
-        styles=build(TextStyles, {**dataclasses.asdict(config.styles), **CLASSIC_STYLES, **styles}, "render.styles"),
-        layout=build(FrameLayout, {**dataclasses.asdict(config.layout), **CLASSIC_LAYOUT, **layout}, "render.layout"),
-    )
-
-
 def _draw(config: RenderConfig, backgrounds: list, count: int, seed: list[int]) -> list[bytes]:
     """`count` frames of SHEET_LINES, frame i drawn from the random stream seed + [i]."""
     faces = resolve_fonts(config.fonts, config.font_dir)
@@ -91,9 +80,9 @@ def style_sheets(out_dir: Path, seed: int = 0, columns: int = 3, rows: int = 2, 
     config = default_config(RenderConfig, "render")
     unseen = unseen_config(config)
     backgrounds, _ = load_backgrounds(config, seed)
-    jpegs = {name: _draw(_looks(config, styles, layout), backgrounds, columns * rows, [seed, stream])
+    jpegs = {name: _draw(classic_looks(config, styles, layout), backgrounds, columns * rows, [seed, stream])
              for stream, (name, (styles, layout)) in enumerate(SHEETS.items())}
-    by_layout = [_draw(_looks(config, {}, layout), backgrounds, rows, [seed, len(SHEETS)]) for _, layout in LAYOUTS]
+    by_layout = [_draw(classic_looks(config, {}, layout), backgrounds, rows, [seed, len(SHEETS)]) for _, layout in LAYOUTS]
     jpegs["layouts"] = [column[row] for row in range(rows) for column in by_layout]
     jpegs["unseen"] = _draw(unseen, load_backgrounds(unseen, seed)[0], columns * rows, [seed, len(SHEETS) + 1])
     out_dir.mkdir(parents=True, exist_ok=True)

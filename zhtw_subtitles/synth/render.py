@@ -2,6 +2,7 @@
 outline; the other broadcast looks and layouts are drawn in styles.py."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,7 +17,16 @@ from zhtw_subtitles.synth.backgrounds import (
     plan_background,
 )
 from zhtw_subtitles.synth.fonts import FontFace
-from zhtw_subtitles.synth.styles import FrameLayout, Look, TextStyles, draw_picture, frame_size, plan_look
+from zhtw_subtitles.synth.styles import (
+    CLASSIC_LAYOUT,
+    CLASSIC_STYLES,
+    FrameLayout,
+    Look,
+    TextStyles,
+    draw_picture,
+    frame_size,
+    plan_look,
+)
 from zhtw_subtitles.synth.unseen import UnseenSplit
 
 
@@ -86,6 +96,18 @@ class RenderConfig:
         require(areas == sorted(areas) and None not in areas, "render.frame_tiers max_area must increase")
         require(0 <= self.text_rgb_min <= 255, "render.text_rgb_min must lie in [0, 255]")
         require(1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100, "render.jpeg_quality must be 1..100")
+
+
+def classic_looks(config: RenderConfig, styles: dict | None = None, layout: dict | None = None) -> RenderConfig:
+    """`config` drawing the study's frame (one near-white outlined line at the bottom of a 16:9 frame: issue 11's
+    styles and layouts switched off), then `styles` and `layout` values on top."""
+    return dataclasses.replace(
+        config,
+        styles=build(TextStyles, {**dataclasses.asdict(config.styles), **CLASSIC_STYLES, **(styles or {})},
+                     "render.styles"),
+        layout=build(FrameLayout, {**dataclasses.asdict(config.layout), **CLASSIC_LAYOUT, **(layout or {})},
+                     "render.layout"),
+    )
 
 
 def tier_for_area(area: float, tiers: tuple[FrameTier, ...]) -> FrameTier:
