@@ -1,7 +1,8 @@
 """Stage render_synth: sentences -> data/synth/{train,test,unseen}/shard-*.tar + manifest.csv, metrics/render.json.
 
 train and test share the `render` fonts, backgrounds and style mix; unseen draws the test lines again with
-`render.unseen`'s, which must share no font or background source with them.
+`render.unseen`'s, which must share no font or background source with them. The test splits take their lines in
+corpus order; train puts lines bringing rare characters first (`render.char_coverage`).
 """
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def main() -> None:
             (staging / split).mkdir()
             sentences = read_lines(SENTENCES / f"{lines}.txt")
             stats[split] = render_split(split, sentences, count, faces[group], backgrounds[group], config, seed,
-                                        staging / split)
+                                        staging / split, config.char_coverage if split == "train" else 0)
     write_metrics(METRICS, {
         **stats,
         "backgrounds_used": len(backgrounds["seen"]),

@@ -12,7 +12,14 @@ import torch
 
 from zhtw_subtitles.core.config import ConfigError, default_config, default_params
 from zhtw_subtitles.dataset.shards import read_split
-from zhtw_subtitles.models.line_boxes import apart, boxes_from_probability, fit_outsets, one_cue, refined_edges
+from zhtw_subtitles.models.line_boxes import (
+    apart,
+    boxes_from_probability,
+    centred,
+    fit_outsets,
+    one_cue,
+    refined_edges,
+)
 from zhtw_subtitles.models.line_detector import (
     INT8_ONNX_FILE,
     SETTINGS_FILE,
@@ -82,6 +89,18 @@ def test_the_words_of_one_line_join_and_a_far_blob_stays_apart():
     probability[40:52, 400:440] = 0.9  # far to the right: another thing, not a line of this subtitle
     boxes = boxes_from_probability(probability, dataclasses.replace(BOXES, outset_vertical=0.0, outset_horizontal=0.0))
     assert [tuple(round(v) for v in box) for box in boxes] == [(20, 40, 200, 52)]
+
+
+def test_a_line_of_a_cue_missing_an_end_grows_back_to_the_cue_s_centre():
+    upper = (100.0, 20.0, 300.0, 40.0)  # centred on x = 200
+    first_dark = (130.0, 44.0, 290.0, 64.0)  # 一張收據 with 一 left dark: 10 px longer right of the axis than left
+    assert centred([upper, first_dark]) == [upper, (110.0, 44.0, 290.0, 64.0)]
+    assert centred([(120.0, 0.0, 280.0, 18.0), upper]) == [(120.0, 0.0, 280.0, 18.0), upper]  # centred: as it was
+    assert centred([upper, (60.0, 44.0, 250.0, 64.0)]) == [upper, (60.0, 44.0, 300.0, 64.0)]  # never past the widest
+    assert centred([first_dark]) == [first_dark]
+    probability = line_mask([upper, first_dark], (96, 512), SETTINGS.shrink) * 0.9
+    boxes = boxes_from_probability(probability, BOXES)
+    assert np.allclose(boxes[1][0], 110.0, atol=0.6) and np.allclose(boxes[1][2], 290.0, atol=0.6), boxes
 
 
 def test_only_the_lines_of_one_subtitle_are_kept():

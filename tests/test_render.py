@@ -18,7 +18,7 @@ from zhtw_subtitles.synth.render import (
     render_frame,
     tier_for_area,
 )
-from zhtw_subtitles.synth.render_split import assign_sentences, render_split
+from zhtw_subtitles.synth.render_split import assign_sentences, covering_first, render_split
 
 def classic_config(styles: dict | None = None, layout: dict | None = None, **overrides) -> RenderConfig:
     """params.yaml's render section with issue 11's looks switched off (the white outlined line at the bottom of a
@@ -112,6 +112,20 @@ def test_a_sentence_no_font_covers_is_skipped_and_counted(font_without_guo):
     assert [text for text, _ in tasks] == ["我知道"] * 3
     with pytest.raises(ConfigError, match="none of the 1 sentences"):
         assign_sentences(["國家"], 1, [partial])
+
+
+def test_char_coverage_draws_the_lines_that_bring_rare_characters_first(font_without_guo):
+    sentences = ["我知道", "我知道", "你知道", "知道了", "颱風"]
+    assert covering_first(sentences, 1) == ["我知道", "你知道", "知道了", "颱風", "我知道"]
+    assert covering_first(sentences, 2) == sentences
+    face = embedded_fonts()["noto_sans_tc"]
+    tasks, _ = assign_sentences(sentences, 4, [face], char_coverage=1)
+    assert [text for text, _ in tasks] == ["我知道", "你知道", "知道了", "颱風"]
+    tasks, _ = assign_sentences(sentences, 4, [face], char_coverage=0)
+    assert [text for text, _ in tasks] == sentences[:4]
+    # a sentence no face can draw is never drawn, so its characters still count as rare
+    tasks, skipped = assign_sentences(["國際學校", "學校", "不行"], 1, [open_face(font_without_guo)], char_coverage=1)
+    assert skipped == 1 and [text for text, _ in tasks] == ["學校"]
 
 
 def test_collection_picks_the_traditional_chinese_face(collection_tc_second):

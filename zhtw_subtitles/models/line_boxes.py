@@ -103,10 +103,22 @@ def grown(blob: FloatBox, settings: BoxSettings) -> FloatBox:
 
 def boxes_from_probability(probability: np.ndarray, settings: BoxSettings) -> list[FloatBox]:
     """The line boxes of one subtitle (in the map's pixels), top to bottom: the blobs grown back, upright specks
-    dropped, other text left out (`one_cue`), and the lines of a cue kept from overlapping."""
+    dropped, other text left out (`one_cue`), the lines of a cue centred on one axis and kept from overlapping."""
     lines = [box for box in (grown(blob, settings) for blob in line_blobs(probability, settings))
              if box[2] - box[0] >= MIN_LINE_ASPECT * (box[3] - box[1])]
-    return apart(sorted(one_cue(lines), key=lambda box: box[1]))
+    return apart(centred(sorted(one_cue(lines), key=lambda box: box[1])))
+
+
+def centred(lines: list[FloatBox]) -> list[FloatBox]:
+    """The lines of a cue are centred one under the other: a narrower line whose centre lies off the widest line's
+    grows on its short side until it is centred there, never past the widest line's ends. The map can leave a
+    line's first or last character dark (a lone stroke such as 一), and the recogniser cannot read what is cut off."""
+    if len(lines) < 2:
+        return lines
+    left, _, right, _ = max(lines, key=lambda box: box[2] - box[0])
+    axis = (left + right) / 2
+    return [(min(x0, max(left, axis - (x1 - axis))), y0, max(x1, min(right, axis + (axis - x0))), y1)
+            for x0, y0, x1, y1 in lines]
 
 
 def apart(lines: list[FloatBox]) -> list[FloatBox]:

@@ -46,6 +46,7 @@ class RenderConfig:
     """The `render` params."""
     num_images: int
     num_test_images: int
+    char_coverage: int  # train lines: those bringing a character drawn fewer times than this go first
     shard_size: int
     workers: int  # 0: one per CPU core
     fonts: tuple[str, ...]
@@ -88,6 +89,7 @@ class RenderConfig:
         object.__setattr__(self, "frame_tiers", tiers)
         require(self.num_images > 0, f"render.num_images must be > 0, got {self.num_images}")
         require(self.num_test_images > 0, f"render.num_test_images must be > 0, got {self.num_test_images}")
+        require(self.char_coverage >= 0, f"render.char_coverage must be >= 0 (0: corpus order), got {self.char_coverage}")
         require(self.shard_size > 0, f"render.shard_size must be > 0, got {self.shard_size}")
         require(self.frames_per_video > 0, f"render.frames_per_video must be > 0, got {self.frames_per_video}")
         require(bool(tiers) and tiers[-1].max_area is None,

@@ -21,8 +21,10 @@ SPLIT_STREAMS = {"train": 0, "test": 1, "unseen": 2}  # each split draws from it
 _worker_state: dict = {}
 
 
-def assign_sentences(sentences: list[str], count: int, faces: list[FontFace]) -> tuple[list[tuple[str, tuple[int, ...]]], int]:
-    """The first `count` drawable sentences (cycling if there are fewer) with the faces that cover them.
+def assign_sentences(sentences: list[str], count: int, faces: list[FontFace],
+                     char_coverage: int = 0) -> tuple[list[tuple[str, tuple[int, ...]]], int]:
+    """The first `count` drawable sentences (cycling if there are fewer) with the faces that cover them; with
+    `char_coverage`, first in the order of `covering_first`.
 
     A sentence no face covers completely is skipped, never drawn with a missing glyph; the second value
     counts those skips.
@@ -32,13 +34,32 @@ def assign_sentences(sentences: list[str], count: int, faces: list[FontFace]) ->
         covering = tuple(i for i, face in enumerate(faces) if face.covers(sentence))
         if covering:
             usable.append((sentence, covering))
-            if len(usable) == count:
+            if len(usable) == count and not char_coverage:
                 break
         else:
             skipped += 1
     if not usable:
         raise ConfigError(f"none of the {len(sentences)} sentences can be drawn with the fonts {[f.name for f in faces]}")
+    if char_coverage:
+        faces_of = dict(usable)
+        ordered = covering_first([sentence for sentence, _ in usable], char_coverage)
+        usable = [(sentence, faces_of[sentence]) for sentence in ordered[:count]]
     return [usable[i % len(usable)] for i in range(count)], skipped
+
+
+def covering_first(sentences: list[str], min_count: int) -> list[str]:
+    """`sentences` with those that bring a character drawn fewer than `min_count` times by the ones taken before
+    them first, each group in its own order: the frames a split can afford then hold the corpus's rare characters,
+    which a recogniser otherwise meets only in the test lines."""
+    drawn: Counter = Counter()
+    first, rest = [], []
+    for sentence in sentences:
+        if any(drawn[character] < min_count for character in sentence):
+            first.append(sentence)
+            drawn.update(sentence)
+        else:
+            rest.append(sentence)
+    return first + rest
 
 
 def _init_worker(faces, backgrounds, config, seed, stream) -> None:
@@ -59,9 +80,9 @@ def resolve_workers(requested: int) -> int:
 
 
 def render_split(split: str, sentences: list[str], count: int, faces: list[FontFace], backgrounds: list[Background],
-                 config: RenderConfig, seed: int, out_dir: Path) -> dict:
+                 config: RenderConfig, seed: int, out_dir: Path, char_coverage: int = 0) -> dict:
     """Write `count` frames into `out_dir` as shards plus a manifest; return the split's statistics."""
-    tasks, skipped = assign_sentences(sentences, count, faces)
+    tasks, skipped = assign_sentences(sentences, count, faces, char_coverage)
     indexed = [(i, text, covering) for i, (text, covering) in enumerate(tasks)]
     init_args = (faces, backgrounds, config, seed, SPLIT_STREAMS[split])
     workers = resolve_workers(config.workers)
@@ -84,6 +105,7 @@ def render_split(split: str, sentences: list[str], count: int, faces: list[FontF
     return {
         "images": count,
         "distinct_sentences": len({text for text, _ in tasks}),
+        "distinct_characters": len(set("".join(text for text, _ in tasks)) - {"\n", " "}),
         "sentences_skipped_missing_glyph": skipped,
         "shards": -(-count // config.shard_size),
         **drawn.as_dict(),
