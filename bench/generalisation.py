@@ -67,11 +67,12 @@ def main() -> None:
     args = parser.parse_args()
     params = default_params()
     crop, batch_size = parse_crop(params["crop"]), params["infer"]["batch_size"]
+    min_confidence = params["infer"]["min_confidence"]
     model, finder = load_for_inference(args.model), load_line_finder(args.line_finder)
     peer = RapidOcrPeer(crop)
 
     def ours(frames):
-        return read_frames(model, frames, crop, batch_size, line_finder=finder)
+        return read_frames(model, frames, crop, batch_size, line_finder=finder, min_confidence=min_confidence)
 
     def theirs(frames):
         return read_frames_one_by_one(peer.read, frames, crop)

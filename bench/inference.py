@@ -38,10 +38,14 @@ def main() -> None:
     frames = list(itertools.islice(shard_frames(Path(args.test)), args.frames))
     model, finder = load_for_inference(args.model), load_line_finder(args.line_finder)
     peer = RapidOcrPeer(crop)
-    batch_size = params["infer"]["batch_size"]
-    read_frames(model, frames[:8], crop, batch_size, line_finder=finder)  # warm-up: onnxruntime plans on its first runs
+    batch_size, min_confidence = params["infer"]["batch_size"], params["infer"]["min_confidence"]
+
+    def ours_read(fs):
+        return read_frames(model, fs, crop, batch_size, line_finder=finder, min_confidence=min_confidence)
+
+    ours_read(frames[:8])  # warm-up: onnxruntime plans on its first runs
     peer.read(frames[0].pixels)
-    ours = frames_per_s(lambda fs: read_frames(model, fs, crop, batch_size, line_finder=finder), frames)
+    ours = frames_per_s(ours_read, frames)
     theirs = frames_per_s(lambda fs: read_frames_one_by_one(peer.read, fs, crop), frames)
     sizes = sorted({f"{f.pixels.shape[1]}x{f.pixels.shape[0]}" for f in frames})
     print(f"frames: {len(frames)} ({', '.join(sizes)}), model: {args.model}")

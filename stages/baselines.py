@@ -18,13 +18,14 @@ SPEED_FILE = SPEED / "base.json"
 def main() -> None:
     params = stage_params("baselines")
     crop = parse_crop(params["crop"])
-    batch_size = params["infer"]["batch_size"]
+    batch_size, min_confidence = params["infer"]["batch_size"], params["infer"]["min_confidence"]
     sizes = test_split_sizes()
     base = base_reader(build(ModelConfig, params["model"], "model"), instruction(params), LLAVA / "train.json", params["seed"])
     finder = line_finder_for(base, LINE_FINDER_DIR)
     with atomic_dir(OUT_DIR) as staging:
         speed = predict_test_splits(
-            staging, lambda frames, count: read_frames(base, frames, crop, batch_size, line_finder=finder, total=count),
+            staging, lambda frames, count: read_frames(base, frames, crop, batch_size, line_finder=finder, total=count,
+                                                       min_confidence=min_confidence),
             sizes)
     write_metrics(SPEED_FILE, speed)
 

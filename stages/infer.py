@@ -30,7 +30,8 @@ def main() -> None:
     finder = line_finder_for(model, LINE_FINDER_DIR)
 
     def read(frames, count=None):
-        return read_frames(model, frames, crop, config.batch_size, line_finder=finder, total=count)
+        return read_frames(model, frames, crop, config.batch_size, line_finder=finder, total=count,
+                           min_confidence=config.min_confidence)
 
     with atomic_dir(OUT_DIR) as staging:
         speed = predict_test_splits(staging, read, sizes)

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from test_lines import band_with, textured
 
-from zhtw_subtitles.dataset.frames import Frame
+from zhtw_subtitles.dataset.frames import Frame, to_pil
+from zhtw_subtitles.models.confidence import read_with_confidence
+from zhtw_subtitles.models.ppocr_rec import preprocess
 from zhtw_subtitles.models.registry import load_for_inference
 from zhtw_subtitles.reading.band import band_bounds
 from zhtw_subtitles.reading.inference import read_frames
 from zhtw_subtitles.reading.line_finder import ClassicalLineFinder
+from zhtw_subtitles.reading.lines import padded_crop
 
 BAND = (0.0, 0.65, 1.0, 1.0)
 LINES = ["你說這話是什麼意思", "我知道但是不行"]
@@ -75,3 +78,17 @@ def test_no_box_empty_boxes_and_blank_lines_give_empty_text(reader):
         _, texts, unreadable = read_frames(reader, [Frame("f", frame)], BAND, batch_size=2,
                                            line_finder=FixedBoxes(finder_boxes))
         assert texts == [expected] and unreadable == []
+
+
+def test_a_line_read_less_surely_than_min_confidence_is_dropped(reader):
+    frame, boxes = frame_with_lines(LINES)
+    band = frame[band_bounds(720, 1280, BAND)[1]:]
+    crops = [to_pil(np.ascontiguousarray(padded_crop(band, box))) for box in boxes]
+    readings = read_with_confidence(reader, preprocess(crops))
+    assert [text for text, _ in readings] == LINES
+    (less_sure, low), (surer, high) = sorted(readings, key=lambda reading: reading[1])
+    assert 0.5 < low < high < 1
+    for min_confidence, expected in ((0.0, "\n".join(LINES)), ((low + high) / 2, surer), (high + 1e-6, "")):
+        _, texts, _ = read_frames(reader, [Frame("f", frame)], BAND, batch_size=2, line_finder=FixedBoxes(boxes),
+                                  min_confidence=min_confidence)
+        assert texts == [expected], (min_confidence, low, high)

@@ -134,6 +134,7 @@ def test_help_documents_every_option():
 def test_command_defaults_are_the_params():
     assert cli.READING_DEFAULTS == default_params()["transcribe"]["reading"]
     assert cli.READ_BATCH_SIZE == default_params()["infer"]["batch_size"]
+    assert cli.READ_MIN_CONFIDENCE == default_params()["infer"]["min_confidence"]
     assert cli.LINE_SEPARATOR == default_params()["infer"]["csv_line_separator"]
     assert cli.DEFAULT_MODEL == "models/recognizer"
 

@@ -25,6 +25,7 @@ READING_DEFAULTS = {
 }
 READ_BATCH_SIZE = 64  # params.yaml infer.batch_size, what the infer stage reads frames with
 LINE_SEPARATOR = " "  # params.yaml infer.csv_line_separator: a two-line subtitle on one CSV line
+READ_MIN_CONFIDENCE = 0.5  # params.yaml infer.min_confidence
 DEFAULT_LINE_FINDER = "models/line_finder"
 READING_HELP = {
     "sample_fps": "frames per second whose subtitle band is compared with the previous one; a change is then "
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="what joins the lines of a two-line subtitle in the CSV (default: a space)")
     read.add_argument("--batch-size", type=int, default=READ_BATCH_SIZE,
                       help=f"frames per recogniser call (default: {READ_BATCH_SIZE})")
+    read.add_argument("--min-confidence", type=float, default=READ_MIN_CONFIDENCE, metavar="C",
+                      help="a line read with a lower mean confidence (0-1) is dropped: a stray mark on a frame without "
+                           f"a subtitle (default: {READ_MIN_CONFIDENCE}; 0 keeps every line)")
     read.set_defaults(run=_read)
     return parser
 
@@ -135,7 +139,10 @@ def _read(args: argparse.Namespace) -> int:
     _check_writable(args.output)
     model = _load_reader(args.model, args.prompt)
     finder = _load_line_finder(args.line_finder)
-    ids, texts, unreadable = read_frames(model, folder_frames(args.folder), _crop(args), args.batch_size, line_finder=finder)
+    if not 0 <= args.min_confidence < 1:
+        raise ConfigError(f"--min-confidence must lie in [0, 1), got {args.min_confidence}")
+    ids, texts, unreadable = read_frames(model, folder_frames(args.folder), _crop(args), args.batch_size,
+                                         line_finder=finder, min_confidence=args.min_confidence)
     if not ids:
         raise ConfigError(f"{args.folder} holds no .jpg/.png/.webp/.bmp frame")
     write_csv_predictions(args.output, ids, one_line(texts, args.line_separator))

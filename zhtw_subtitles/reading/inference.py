@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from zhtw_subtitles.dataset.frames import Frame, to_pil
+from zhtw_subtitles.models.confidence import read_with_confidence
 from zhtw_subtitles.models.ppocr_rec import preprocess
 from zhtw_subtitles.reading.band import usable_band
 from zhtw_subtitles.reading.line_finder import ClassicalLineFinder, LineFinder
@@ -33,10 +34,12 @@ class BandReader(Protocol):
 
 
 def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, batch_size: int,
-                line_finder: LineFinder | None = None, total: int | None = None) -> tuple[list[str], list[str], list[str]]:
+                line_finder: LineFinder | None = None, total: int | None = None,
+                min_confidence: float = 0.0) -> tuple[list[str], list[str], list[str]]:
     """(ids, texts, unreadable ids): frames that could not be decoded, or whose band is too small to hold a line,
     are predicted as empty and reported. `line_finder` boxes the lines a line reader reads (default: the classical
-    locator); `batch_size` frames go to the finder at once, and lines to the recogniser."""
+    locator); `batch_size` frames go to the finder at once, and lines to the recogniser, which drops a line it reads
+    with a mean confidence under `min_confidence` (a stray mark boxed on a frame without a subtitle)."""
     ids, texts, unreadable = [], [], []
     bands: list[tuple[int, np.ndarray]] = []  # position in texts, band
     reads_bands = getattr(model, "reads_bands", False)
@@ -47,7 +50,7 @@ def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, b
             for position, text in zip(*_read_in_batches(model, bands, batch_size, reads_bands=True)):
                 texts[position] = text
         else:
-            _read_lines(model, finder, bands, batch_size, texts)
+            _read_lines(model, finder, bands, batch_size, texts, min_confidence)
         bands.clear()
 
     for frame in tqdm(frames, total=total, desc="infer", unit="frame"):
@@ -66,8 +69,9 @@ def read_frames(model: LineReader | BandReader, frames: Iterable[Frame], crop, b
 
 
 def _read_lines(model: LineReader, finder: LineFinder, bands: list[tuple[int, np.ndarray]], batch_size: int,
-                texts: list[str]) -> None:
-    """Each band's lines read and joined top to bottom into `texts`; lines read as "" are dropped."""
+                texts: list[str], min_confidence: float) -> None:
+    """Each band's lines read and joined top to bottom into `texts`; lines read as "", or less surely than
+    `min_confidence`, are dropped."""
     crops: list[tuple[tuple[int, int], np.ndarray]] = []  # (position in texts, line), line crop
     for (position, band), boxes in zip(bands, finder.find_lines([band for _, band in bands])):
         for line, box in enumerate(boxes):
@@ -75,18 +79,25 @@ def _read_lines(model: LineReader, finder: LineFinder, bands: list[tuple[int, np
             if min(crop.shape[:2]) > 0:
                 crops.append(((position, line), crop))
     lines: dict[int, dict[int, str]] = {}
-    for (position, line), text in zip(*_read_in_batches(model, crops, batch_size, reads_bands=False)):
+    for (position, line), text in zip(*_read_in_batches(model, crops, batch_size, False, min_confidence)):
         lines.setdefault(position, {})[line] = text.strip()
     for position, read in lines.items():
         texts[position] = "\n".join(read[line] for line in sorted(read) if read[line])
 
 
-def _read_in_batches(model, items: list[tuple[object, np.ndarray]], batch_size: int, reads_bands: bool):
+def _read_in_batches(model, items: list[tuple[object, np.ndarray]], batch_size: int, reads_bands: bool,
+                     min_confidence: float = 0.0):
     """(tags, texts) of the images of `items` read `batch_size` at a time, similar aspect ratios together (they waste
-    less padding)."""
+    less padding); a line read with a mean confidence under `min_confidence` comes back as ""."""
     ordered = sorted(items, key=lambda item: item[1].shape[1] / item[1].shape[0])
     tags, texts = [tag for tag, _ in ordered], []
     for start in range(0, len(ordered), batch_size):
         images = [image for _, image in ordered[start:start + batch_size]]
-        texts.extend(model.read(images if reads_bands else preprocess([to_pil(image) for image in images])))
+        if reads_bands:
+            texts.extend(model.read(images))
+        elif min_confidence > 0:
+            readings = read_with_confidence(model, preprocess([to_pil(image) for image in images]))
+            texts.extend(text if confidence >= min_confidence else "" for text, confidence in readings)
+        else:
+            texts.extend(model.read(preprocess([to_pil(image) for image in images])))
     return tags, texts

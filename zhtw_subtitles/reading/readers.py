@@ -8,7 +8,7 @@ from pathlib import Path
 
 from transformers import GenerationConfig
 
-from zhtw_subtitles.core.config import ConfigError
+from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.dataset.llava_json import read_conversations, vocabulary_texts
 from zhtw_subtitles.models.registry import (
     ModelConfig,
@@ -33,6 +33,10 @@ class InferConfig:
     frames_dir: str | None  # e.g. the competition's test/ folder: adds submission.csv
     csv_line_separator: str  # submission.csv: between the lines of a two-line subtitle
     prompt: str | None  # VLMs: the instruction; null takes the first of json.prompts
+    min_confidence: float  # line recognisers: a line read less surely than this is dropped
+
+    def __post_init__(self) -> None:
+        require(0 <= self.min_confidence < 1, f"infer.min_confidence must lie in [0, 1), got {self.min_confidence}")
 
 
 def instruction(params: dict) -> str:
