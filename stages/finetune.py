@@ -23,6 +23,7 @@ from zhtw_subtitles.models.registry import (
     load_base,
 )
 from zhtw_subtitles.models.vlm_models import LoraConfig, load_base_vlm
+from zhtw_subtitles.text.script import simplified_only
 from zhtw_subtitles.training.finetune_ctc import train
 from zhtw_subtitles.training.finetune_vlm import (
     BandDataset,
@@ -50,12 +51,15 @@ def subtitles(json_path: Path) -> dict[str, str]:
 def finetune_recognizer(params: dict, model_config: ModelConfig, config: FinetuneConfig, stamp: str) -> None:
     crop = parse_crop(params["crop"])
     train_texts = subtitles(LLAVA / "train.json")
-    val_keys = list(subtitles(LLAVA / "val.json"))[: config.eval_samples]
+    val_subtitles = subtitles(LLAVA / "val.json")
+    val_keys = list(val_subtitles)[: config.eval_samples]
     keys = [*train_texts, *val_keys]
     lines = lines_by_frame(SYNTH_TRAIN, crop, keys)
     train_lines = [line for key in train_texts for line in lines.get(key, [])]
     model = load_base(model_config.base)
     model.add_characters([c for line in train_lines for c in line.text])
+    if config.suppress_simplified:
+        model.suppress_characters(simplified_only(model.charset.characters, [*train_texts.values(), *val_subtitles.values()]))
     seed = params["seed"]
     train_set = LineDataset(train_lines, model.charset, config.augment, seed)
     val_set = LineDataset([line for key in val_keys for line in lines.get(key, [])], model.charset, False, seed)

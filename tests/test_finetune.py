@@ -12,15 +12,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from transformers import Trainer
 
 from zhtw_subtitles.core.config import ConfigError, default_config
 from zhtw_subtitles.models.ctc import CtcCharset
 from zhtw_subtitles.models.ppocr_rec import charset_from_onnx, rapidocr_onnx_path
 from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
 from zhtw_subtitles.testing.dvc_repo import DvcRepo
-from zhtw_subtitles.training.finetune_ctc import train
+from zhtw_subtitles.training.finetune_ctc import WidthGroupedTrainer, train
 from zhtw_subtitles.training.line_data import LineCrop, LineDataset, collate
-from zhtw_subtitles.training.trainer import FINGERPRINT, FinetuneConfig, last_complete_checkpoint
+from zhtw_subtitles.training.trainer import (
+    FINGERPRINT,
+    FinetuneConfig,
+    last_complete_checkpoint,
+    training_arguments,
+)
 
 # 仴 伓 佡 侒: Han characters the embedded fonts draw but PP-OCRv6's dictionary lacks.
 CORPUS = ["我知道了", "明天見", "謝謝你", "今天天氣很好", "這是一個國際學校", "你說這話是什麼意思", "我們走吧", "晚安",
@@ -48,6 +54,23 @@ def test_an_empty_validation_set_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="1 training and 0 validation lines"):
         train(pretrained_ppocr_v6_small(), LineDataset([some_line("我看")], charset, True, 0),
               LineDataset([some_line("伓")], charset, False, 0), collate, config, 0, tmp_path / "ck", tmp_path / "live", "x")
+
+
+def test_batches_grouped_by_width_hold_every_line_once_with_little_padding(tmp_path):
+    widths = np.random.default_rng(0).integers(100, 700, 400)  # 32 high: 150 to 1050 pixels wide at the input
+    dataset = LineDataset([LineCrop(str(i), np.zeros((32, int(w), 3), np.uint8), "我看") for i, w in enumerate(widths)],
+                          CtcCharset("我看"), augment=False, seed=0)
+    assert [collate([dataset[i]])["pixel_values"].shape[-1] for i in range(400)] == dataset.input_widths
+    # transformers sorts groups of 50 batches, or of a quarter of the lines when there are fewer
+    args = training_arguments(default_config(FinetuneConfig, "finetune", batch_size=4), 0, tmp_path, True)
+    padded = {}
+    for trainer_class in (Trainer, WidthGroupedTrainer):
+        trainer = trainer_class(model=pretrained_ppocr_v6_small(), args=args, train_dataset=dataset, eval_dataset=dataset,
+                                data_collator=collate)
+        batches = list(trainer.get_train_dataloader())
+        assert sum(len(batch["labels"]) for batch in batches) == 400
+        padded[trainer_class] = sum(batch["pixel_values"].shape[0] * batch["pixel_values"].shape[-1] for batch in batches)
+    assert padded[WidthGroupedTrainer] < 1.1 * sum(dataset.input_widths) < 0.85 * padded[Trainer]
 
 
 @pytest.fixture(scope="module")

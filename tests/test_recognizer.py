@@ -7,6 +7,7 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
+from PIL import Image, ImageDraw, ImageFont
 from test_ppocr_rec import DARK_GREY, WHITE, render_line
 from transformers import AutoModelForTextRecognition, PPOCRV6SmallRecForTextRecognition
 
@@ -15,6 +16,7 @@ from zhtw_subtitles.models.ctc import CtcCharset
 from zhtw_subtitles.models.ppocr_rec import preprocess, rapidocr_onnx_path
 from zhtw_subtitles.models.recognizer import (
     LABEL_PAD,
+    SUPPRESSED_BIAS,
     OnnxRecognizer,
     SubtitleRecognizer,
     ctc_loss,
@@ -26,6 +28,8 @@ from zhtw_subtitles.models.registry import (
     load_for_inference,
     load_saved,
 )
+from zhtw_subtitles.synth.fonts import embedded_fonts
+from zhtw_subtitles.text.script import simplified_only
 
 
 def subtitle(text: str):
@@ -102,3 +106,33 @@ def test_unknown_base_lists_the_choices_without_network(tmp_path):
     with pytest.raises(ConfigError, match="model.safetensors"):
         (tmp_path / "config.json").write_text("{}")
         load_saved(tmp_path)
+
+
+def simplified_subtitle(text: str) -> Image.Image:
+    """A white line in Noto Sans CJK TC, whose cmap also holds the Simplified forms that the TC-only faces lack."""
+    font = ImageFont.truetype(embedded_fonts()["noto_sans_cjk_tc_bold"].path, 40)
+    left, top, right, bottom = font.getbbox(text, stroke_width=2)
+    image = Image.new("RGB", (right - left + 16, bottom - top + 16), DARK_GREY)
+    ImageDraw.Draw(image).text((8 - left, 8 - top), text, font=font, fill=WHITE, stroke_width=2, stroke_fill=(0, 0, 0))
+    return image
+
+
+def test_simplified_only_keeps_the_forms_taiwan_writes_and_the_training_text():
+    assert simplified_only(["们", "們", "给", "余", "于", "台", "丢", "丟", "A", "1", "。"]) == ["们", "给", "丢"]
+    assert simplified_only(["们", "给", "丢"], used=["他们走了", "丢"]) == ["给"]
+
+
+def test_suppressed_characters_are_never_read_even_when_drawn(tmp_path):
+    model = pretrained_ppocr_v6_small()
+    pixel_values = preprocess([simplified_subtitle("他们给我们说")])
+    assert model.read(pixel_values) == ["他们给我们说"]
+    suppressed = simplified_only(model.charset.characters)
+    assert {"们", "给", "说"} <= set(suppressed) and not {"們", "給", "說", "余"} & set(suppressed)
+    model.suppress_characters(suppressed)
+    assert model.read(pixel_values) == ["他們給我們說"]
+    model.save_pretrained(tmp_path)
+    model.export_onnx(tmp_path)
+    assert load_for_inference(tmp_path).read(pixel_values) == ["他們給我們說"]
+    classes = model.charset.num_classes
+    model.add_characters(["‧"])
+    assert model.head.head.bias[classes] > SUPPRESSED_BIAS / 2  # a new class can still learn

@@ -21,7 +21,7 @@ from transformers import PPOCRV6SmallDetForObjectDetection
 
 from zhtw_subtitles.core.config import ConfigError, require
 from zhtw_subtitles.dataset.frames import as_bgr8
-from zhtw_subtitles.models.line_boxes import BoxSettings, boxes_from_probability
+from zhtw_subtitles.models.line_boxes import BoxSettings, apart, boxes_from_probability
 from zhtw_subtitles.reading.band import MIN_LINE_HEIGHT, Box
 
 SETTINGS_FILE = "line_finder.json"
@@ -165,8 +165,9 @@ class LineFinder:
             for (index, band), image, probability in zip(chunk, images, self.probabilities(to_pixel_values(images).numpy())):
                 scale = image.shape[0] / band.shape[0]
                 boxes = boxes_from_probability(probability[:, :image.shape[1]], self.settings.boxes)
-                found[index] = [box for box in (to_band_box(b, scale, band.shape) for b in boxes)
-                                if box[2] > box[0] and box[3] > box[1]]
+                # Each box is rounded outwards into band pixels, so two lines that touch can overlap by a pixel.
+                inside = [box for box in (to_band_box(b, scale, band.shape) for b in boxes) if box[2] > box[0] and box[3] > box[1]]
+                found[index] = [tuple(int(value) for value in box) for box in apart(inside)]
         return found
 
 

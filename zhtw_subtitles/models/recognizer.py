@@ -36,6 +36,8 @@ ONNX_FILE = "model.onnx"
 PROCESSOR_FILE = "preprocessor_config.json"
 # What PaddleOCR's CTCLabelDecode (and transformers' post_process_text_recognition) put at class 0.
 BLANK_ENTRY = "blank"
+# The head's bias for a character the recogniser must never read: its probability is exactly 0 in float32.
+SUPPRESSED_BIAS = -1e4
 
 
 class SubtitleRecognizer(PPOCRV6SmallRecForTextRecognition):
@@ -102,12 +104,20 @@ class SubtitleRecognizer(PPOCRV6SmallRecForTextRecognition):
             grown.weight[: head.out_features] = head.weight
             grown.bias[: head.out_features] = head.bias
             # The mean row with the lowest bias: its logit, mean(w.x) + min(b), never exceeds the mean logit of
-            # the old classes, so no argmax (and no reading of the base) changes until training moves it.
+            # the old classes, so no argmax (and no reading of the base) changes until training moves it. A
+            # suppressed class's bias would leave the new ones a gradient of 0, so it is not counted.
             grown.weight[head.out_features:] = head.weight.mean(0)
-            grown.bias[head.out_features:] = head.bias.min()
+            grown.bias[head.out_features:] = head.bias[head.bias > SUPPRESSED_BIAS].min()
         self.head.head = grown
         self.config.head_out_channels = grown.out_features
         self.charset = CtcCharset([*self.charset.characters, *new])
+
+    def suppress_characters(self, characters: Sequence[str]) -> None:
+        """Never read `characters` again: their classes get a bias of SUPPRESSED_BIAS, kept by save_pretrained and
+        the ONNX export, and the best path takes the next likeliest class (给 drawn is read 給). Training leaves
+        them there: a class of probability 0 that no label holds has a gradient of exactly 0."""
+        with torch.no_grad():
+            self.head.head.bias[[self.charset.encode(character)[0] for character in characters]] = SUPPRESSED_BIAS
 
 
 def saved_characters(folder: Path) -> list[str]:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from zhtw_subtitles.dataset.frames import decode_frame, to_pil
 from zhtw_subtitles.dataset.shards import Sample, read_split
 from zhtw_subtitles.models.ctc import CtcCharset
-from zhtw_subtitles.models.ppocr_rec import preprocess
+from zhtw_subtitles.models.ppocr_rec import INPUT_HEIGHT, MIN_INPUT_WIDTH, preprocess
 from zhtw_subtitles.models.recognizer import LABEL_PAD
 from zhtw_subtitles.reading.band import Crop, line_crop
 from zhtw_subtitles.reading.lines import padded_crop
@@ -75,6 +75,12 @@ class LineDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    @property
+    def input_widths(self) -> list[int]:
+        """Each line's width once `preprocess` has resized it (before augmentation's small change), the narrow ones
+        counted at the width they are padded to."""
+        return [max(MIN_INPUT_WIDTH, int(INPUT_HEIGHT * (line.image.shape[1] / line.image.shape[0]))) for line in self.lines]
 
     def __getitem__(self, index: int) -> dict:
         image = self.lines[index].image

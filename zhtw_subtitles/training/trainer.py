@@ -41,6 +41,8 @@ class FinetuneConfig:
     merge: bool  # VLMs: also write LoRA-merged weights that load without peft
     train_backbone: bool  # built-in recogniser: False trains only the SVTR neck and CTC head (3x faster)
     augment: bool  # built-in recogniser: jitter the line crop's margins and contrast
+    group_by_width: bool  # built-in recogniser: batches of lines of like widths (less padding, faster steps)
+    suppress_simplified: bool  # built-in recogniser: never read a Simplified-only character (text/script.py)
 
     def __post_init__(self) -> None:
         require(self.max_steps > 0 and self.batch_size > 0 and self.gradient_accumulation > 0,
