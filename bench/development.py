@@ -1,0 +1,93 @@
+"""A development split for choosing between changes, so that the test splits never are: the default reader's CER
+and the line finder's misses on frames drawn afresh in the seen fonts, backgrounds and style mix, from lines no
+training frame draws.
+
+Two sets, each rendered with a seed of its own into a temporary folder: the validation subtitles of
+data/llava/val.json (held out of fine-tuning by text; rare characters among them), and training-split lines of
+data/sentences/train.txt that none of data/synth/train's frames draws. Needs `dvc repro` first (models, sentences,
+llava JSON). Usage: python bench/development.py [--frames 1000] [--model models/recognizer]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from results import write_results
+
+from zhtw_subtitles.core.config import build, default_params, parse_crop
+from zhtw_subtitles.core.io import read_lines
+from zhtw_subtitles.core.paths import LINE_FINDER_DIR, LLAVA, SENTENCES, SYNTH_TRAIN
+from zhtw_subtitles.dataset.frames import decode_frame, shard_frames
+from zhtw_subtitles.dataset.llava_json import read_conversations
+from zhtw_subtitles.dataset.shards import read_manifest, read_split
+from zhtw_subtitles.models.registry import load_for_inference, load_line_finder
+from zhtw_subtitles.reading.band import band_bounds
+from zhtw_subtitles.reading.inference import read_frames
+from zhtw_subtitles.scoring.metrics import score
+from zhtw_subtitles.synth.fonts import resolve_fonts
+from zhtw_subtitles.synth.render import RenderConfig
+from zhtw_subtitles.synth.render_split import render_split
+from zhtw_subtitles.synth.sources import load_backgrounds
+from zhtw_subtitles.training.finetune_line_finder import band_lines, line_scores
+
+SEEDS = {"validation_lines": 777, "undrawn_train_lines": 778}
+
+
+def development_lines() -> dict[str, list[str]]:
+    validation = [answer.replace("\n", "") for _, answer in read_conversations(LLAVA / "val.json").values() if answer]
+    drawn = {row["text"].replace("\n", "") for row in read_manifest(SYNTH_TRAIN)}
+    undrawn = [line for line in read_lines(SENTENCES / "train.txt") if line not in drawn]
+    return {"validation_lines": list(dict.fromkeys(validation)), "undrawn_train_lines": undrawn[len(undrawn) // 2:]}
+
+
+def measure(folder: Path, model, finder, params: dict) -> dict:
+    crop = parse_crop(params["crop"])
+    truths = {row["key"]: row["text"] for row in read_manifest(folder)}
+    frames = list(shard_frames(folder))
+    ids, texts, _ = read_frames(model, frames, crop, params["infer"]["batch_size"], line_finder=finder,
+                                min_confidence=params["infer"]["min_confidence"])
+    reading = score([truths[key] for key in ids], texts)
+    bands, lines = [], []
+    for sample in read_split(folder):
+        frame = decode_frame(sample.jpeg)
+        x0, y0, x1, y1 = band_bounds(frame.shape[0], frame.shape[1], crop)
+        bands.append(frame[y0:y1, x0:x1])
+        lines.append(band_lines(sample.meta, frame.shape, crop))
+    found = line_scores(finder.find_lines(bands), lines)
+    missed = int(round(found["lines"] * (1 - found["share_found"])))
+    return {"frames": len(frames), "cer": reading["cer"], "edits": round(reading["mean_edit_distance"] * len(frames)),
+            "exact_match": reading["exact_match"],
+            "lines": found["lines"], "lines_missed": missed, "line_share_found": found["share_found"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=1000, help="frames per set")
+    parser.add_argument("--model", default="models/recognizer")
+    parser.add_argument("--line-finder", default=str(LINE_FINDER_DIR))
+    args = parser.parse_args()
+    params = default_params()
+    # One rendering process: forked workers hang in a process whose onnxruntime threads already run.
+    config = dataclasses.replace(build(RenderConfig, params["render"], "render"), workers=1)
+    faces = resolve_fonts(config.fonts, config.font_dir)
+    backgrounds, _ = load_backgrounds(config, params["seed"])
+    model, finder = load_for_inference(args.model), load_line_finder(args.line_finder)
+    figures = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, lines in development_lines().items():
+            folder = Path(scratch) / name
+            folder.mkdir()
+            render_split("test", lines, args.frames, faces, backgrounds, config, SEEDS[name], folder)
+            figures[name] = measure(folder, model, finder, params)
+            print(name, figures[name])
+    print(f"edits {sum(f['edits'] for f in figures.values())}, mean CER {np.mean([f['cer'] for f in figures.values()]):.5f}, "
+          f"lines missed {sum(f['lines_missed'] for f in figures.values())} of {sum(f['lines'] for f in figures.values())}")
+    write_results("development", {"model": args.model, "line_finder": args.line_finder, "frames_per_set": args.frames,
+                                  "seeds": SEEDS, **figures})
+
+
+if __name__ == "__main__":
+    main()
