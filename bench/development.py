@@ -20,7 +20,7 @@ from results import write_results
 from zhtw_subtitles.core.config import build, default_params, parse_crop
 from zhtw_subtitles.core.io import read_lines
 from zhtw_subtitles.core.paths import LINE_FINDER_DIR, LLAVA, SENTENCES, SYNTH_TRAIN
-from zhtw_subtitles.dataset.frames import decode_frame, shard_frames
+from zhtw_subtitles.dataset.frames import shard_frames
 from zhtw_subtitles.dataset.llava_json import read_conversations
 from zhtw_subtitles.dataset.shards import read_manifest, read_split
 from zhtw_subtitles.models.registry import load_for_inference, load_line_finder
@@ -50,12 +50,12 @@ def measure(folder: Path, model, finder, params: dict) -> dict:
     ids, texts, _ = read_frames(model, frames, crop, params["infer"]["batch_size"], line_finder=finder,
                                 min_confidence=params["infer"]["min_confidence"])
     reading = score([truths[key] for key in ids], texts)
+    meta = {sample.key: sample.meta for sample in read_split(folder)}
     bands, lines = [], []
-    for sample in read_split(folder):
-        frame = decode_frame(sample.jpeg)
-        x0, y0, x1, y1 = band_bounds(frame.shape[0], frame.shape[1], crop)
-        bands.append(frame[y0:y1, x0:x1])
-        lines.append(band_lines(sample.meta, frame.shape, crop))
+    for frame in frames:  # decoded once, for reading and for the finder
+        x0, y0, x1, y1 = band_bounds(frame.pixels.shape[0], frame.pixels.shape[1], crop)
+        bands.append(frame.pixels[y0:y1, x0:x1])
+        lines.append(band_lines(meta[frame.id], frame.pixels.shape, crop))
     found = line_scores(finder.find_lines(bands), lines)
     missed = int(round(found["lines"] * (1 - found["share_found"])))
     return {"frames": len(frames), "cer": reading["cer"], "edits": round(reading["mean_edit_distance"] * len(frames)),
