@@ -1,10 +1,12 @@
 """A development split for choosing between changes, so that the test splits never are: the default reader's CER
-and the line finder's misses on frames drawn afresh in the seen fonts, backgrounds and style mix, from lines no
-training frame draws.
+and the line finder's misses on frames drawn afresh in the seen fonts and backgrounds, from lines no training frame
+draws.
 
-Two sets, each rendered with a seed of its own into a temporary folder: the validation subtitles of
-data/llava/val.json (held out of fine-tuning by text; rare characters among them), and training-split lines of
-data/sentences/train.txt that none of data/synth/train's frames draws. Needs `dvc repro` first (models, sentences,
+Three sets, each rendered with a seed of its own into a temporary folder: the validation subtitles of
+data/llava/val.json (held out of fine-tuning by text; rare characters among them) and training-split lines of
+data/sentences/train.txt that none of data/synth/train's frames draws, both in the seen style mix; and the
+validation subtitles again in the unseen split's style and layout mix (more boxes, shadows, two-line cues and
+letterboxes) but the seen fonts and backgrounds, so that the unseen split's faces and pictures stay untouched. Needs `dvc repro` first (models, sentences,
 llava JSON). Usage: python bench/development.py [--frames 1000] [--model models/recognizer]
 """
 from __future__ import annotations
@@ -33,14 +35,17 @@ from zhtw_subtitles.synth.render_split import render_split
 from zhtw_subtitles.synth.sources import load_backgrounds
 from zhtw_subtitles.training.finetune_line_finder import band_lines, line_scores
 
-SEEDS = {"validation_lines": 777, "undrawn_train_lines": 778}
+SEEDS = {"validation_lines": 777, "undrawn_train_lines": 778, "validation_lines_unseen_mix": 779}
 
 
-def development_lines() -> dict[str, list[str]]:
+def development_sets(seen: RenderConfig) -> dict[str, tuple[list[str], RenderConfig]]:
     validation = [answer.replace("\n", "") for _, answer in read_conversations(LLAVA / "val.json").values() if answer]
+    validation = list(dict.fromkeys(validation))
     drawn = {row["text"].replace("\n", "") for row in read_manifest(SYNTH_TRAIN)}
     undrawn = [line for line in read_lines(SENTENCES / "train.txt") if line not in drawn]
-    return {"validation_lines": list(dict.fromkeys(validation)), "undrawn_train_lines": undrawn[len(undrawn) // 2:]}
+    unseen_mix = dataclasses.replace(seen, styles=seen.unseen.styles, layout=seen.unseen.layout)
+    return {"validation_lines": (validation, seen), "undrawn_train_lines": (undrawn[len(undrawn) // 2:], seen),
+            "validation_lines_unseen_mix": (validation, unseen_mix)}
 
 
 def measure(folder: Path, model, finder, params: dict) -> dict:
@@ -77,10 +82,10 @@ def main() -> None:
     model, finder = load_for_inference(args.model), load_line_finder(args.line_finder)
     figures = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for name, lines in development_lines().items():
+        for name, (lines, looks) in development_sets(config).items():
             folder = Path(scratch) / name
             folder.mkdir()
-            render_split("test", lines, args.frames, faces, backgrounds, config, SEEDS[name], folder)
+            render_split("test", lines, args.frames, faces, backgrounds, looks, SEEDS[name], folder)
             figures[name] = measure(folder, model, finder, params)
             print(name, figures[name])
     print(f"edits {sum(f['edits'] for f in figures.values())}, mean CER {np.mean([f['cer'] for f in figures.values()]):.5f}, "

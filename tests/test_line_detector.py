@@ -235,6 +235,28 @@ def test_a_finder_saved_by_an_older_version_says_to_retrain_it(trained):
         load_line_finder(root / "old")
 
 
+def test_a_band_is_seen_as_in_training_whatever_its_batch_mates(trained):
+    """Training saw each band alone, padded to a multiple of 32. The backbone's squeeze-and-excite blocks average
+    over the whole map, so padding a band further (to a wider batch-mate) changes its probabilities everywhere."""
+    _, root, settings, _ = trained
+    finder = load_line_finder(root / "finder", threads=2)
+    bands = [band.pixels for band in _two_line_bands(root)[:3]]
+    bands.append(np.concatenate([bands[0], bands[0]], axis=1))  # a band twice as wide
+    calls = []
+
+    def recorded(pixel_values):
+        calls.append((pixel_values, finder.probabilities(pixel_values)))
+        return calls[-1][1]
+    batched = LineFinder(recorded, settings).find_lines(bands)
+    for band, lines in zip(bands, batched):
+        alone = to_pixel_values([resize_band(band, settings.input_height)]).numpy()
+        [(pixels, probability)] = [(p[row], q[row]) for p, q in calls for row in range(len(p))
+                                   if np.array_equal(p[row][..., :alone.shape[3]], alone[0])]
+        assert pixels.shape == alone[0].shape
+        assert np.abs(probability - finder.probabilities(alone)[0]).max() < 1e-5
+        assert lines == finder.find_lines([band])[0]
+
+
 def test_a_missing_folder_names_the_stage_that_makes_it(tmp_path):
     with pytest.raises(ConfigError, match="line_finder holds no line finder: run `dvc repro finetune_line_finder`"):
         load_line_finder(tmp_path / "line_finder")

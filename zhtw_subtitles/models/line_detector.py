@@ -143,6 +143,20 @@ def onnx_probabilities(onnx_path: Path, threads: int = 0) -> Probabilities:
     return lambda pixel_values: session.run(None, {name: pixel_values})[0][:, 0]
 
 
+def same_width_batches(bands: list[tuple[int, np.ndarray]], input_height: int) -> list[list[tuple[int, np.ndarray]]]:
+    """(index, band) pairs in batches of at most BATCH whose bands pad to one width, so that each band is seen with
+    the padding it had in training (alone): padding it further changes the map near its right edge, and with it
+    the boxes (a band wider than its neighbours turned an empty band's no line into a line)."""
+    def width(item):
+        return padded(input_width(item[1].shape, input_height))
+    batches: list[list[tuple[int, np.ndarray]]] = []
+    for item in sorted(bands, key=width):
+        if not batches or len(batches[-1]) == BATCH or width(batches[-1][0]) != width(item):
+            batches.append([])
+        batches[-1].append(item)
+    return batches
+
+
 class LineFinder:
     """find_lines(bands) -> for each band, the boxes of its subtitle lines, top to bottom; [] for none."""
 
@@ -157,10 +171,8 @@ class LineFinder:
             band = None if band is None else as_bgr8(band)
             if band is not None and min(band.shape[:2]) >= MIN_LINE_HEIGHT:
                 usable.append((index, band))
-        usable.sort(key=lambda item: item[1].shape[1] / item[1].shape[0])  # similar widths share a batch
         height = self.settings.input_height
-        for start in range(0, len(usable), BATCH):
-            chunk = usable[start:start + BATCH]
+        for chunk in same_width_batches(usable, height):
             images = [resize_band(band, height) for _, band in chunk]
             for (index, band), image, probability in zip(chunk, images, self.probabilities(to_pixel_values(images).numpy())):
                 scale = image.shape[0] / band.shape[0]
