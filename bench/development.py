@@ -6,8 +6,9 @@ Three sets, each rendered with a seed of its own into a temporary folder: the va
 data/llava/val.json (held out of fine-tuning by text; rare characters among them) and training-split lines of
 data/sentences/train.txt that none of data/synth/train's frames draws, both in the seen style mix; and the
 validation subtitles again in the unseen split's style and layout mix (more boxes, shadows, two-line cues and
-letterboxes) but the seen fonts and backgrounds, so that the unseen split's faces and pictures stay untouched. Needs `dvc repro` first (models, sentences,
-llava JSON). Usage: python bench/development.py [--frames 1000] [--model models/recognizer]
+letterboxes) but the seen fonts and backgrounds, so that the unseen split's faces and pictures stay untouched.
+Needs `dvc repro` first (models, sentences, llava JSON).
+Usage: python bench/development.py [--frames 1000] [--model models/recognizer]
 """
 from __future__ import annotations
 

@@ -178,7 +178,8 @@ class LineFinder:
                 scale = image.shape[0] / band.shape[0]
                 boxes = boxes_from_probability(probability[:, :image.shape[1]], self.settings.boxes)
                 # Each box is rounded outwards into band pixels, so two lines that touch can overlap by a pixel.
-                inside = [box for box in (to_band_box(b, scale, band.shape) for b in boxes) if box[2] > box[0] and box[3] > box[1]]
+                in_band = (to_band_box(box, scale, band.shape) for box in boxes)
+                inside = [box for box in in_band if box[2] > box[0] and box[3] > box[1]]
                 found[index] = [tuple(int(value) for value in box) for box in apart(inside)]
         return found
 
