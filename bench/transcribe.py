@@ -1,9 +1,11 @@
 """Video seconds transcribed per wall second, decoding included, and the time-matched scores, of `transcribe` against
 the way the usual tools work (the rapidocr full pipeline on the whole frame at 2 frames per second, consecutive
 readings merged by fuzzy ratio), on one 720p H.264 video of at least a minute built here; then `transcribe`'s start
-and end errors, in frames, on the tests' own video.
+and end errors, in frames, on the tests' own video. Lines are found by the classical locator and, where it sees none,
+by the learned line finder (models/line_finder, when built), and for comparison by the classical locator alone; the
+same video is also built with yellow subtitles on a dark box, which only the learned finder sees.
 Targets: >= 10x real time; >= 20x the peer's speed at half its CER or less; cue recall >= 0.97; times within a frame.
-Usage: python bench/transcribe.py [--model models/recognizer] [--seconds 65]
+Usage: python bench/transcribe.py [--model models/recognizer] [--line-finder models/line_finder] [--seconds 65]
 """
 from __future__ import annotations
 
@@ -20,19 +22,20 @@ from rapidfuzz import fuzz
 from results import write_results
 
 from zhtw_subtitles.core.config import build, default_params, parse_crop
-from zhtw_subtitles.models.registry import is_ctc_recognizer, load_for_inference
+from zhtw_subtitles.models.registry import is_ctc_recognizer, load_for_inference, load_line_finder
 from zhtw_subtitles.reading.band import band_bounds
 from zhtw_subtitles.reading.peer import RapidOcrPeer
 from zhtw_subtitles.scoring.timed import timed_scores
 from zhtw_subtitles.testing.subtitled_video import TEST_CUES, TimedText, write_subtitled_video
 from zhtw_subtitles.video.cues import Cue
 from zhtw_subtitles.video.decode import Video
-from zhtw_subtitles.video.transcriber import VideoReading, transcribe_video
+from zhtw_subtitles.video.transcriber import FINDER_THREADS, VideoReading, transcribe_video
 
 LINES = ("我們明天見", "這是一個國際學校", "好", "你說話什麼意思\n我知道但是不行", "真的嗎？", "他今天不會來了",
          "快點！我們要遲到了", "你為什麼不早點告訴我", "沒關係", "這件事情跟你沒有關係", "對", "我已經決定了",
          "請你再說一次", "我們一起去吃晚餐吧\n這裡的風景很漂亮", "不要擔心，一切都會好起來的", "你還記得我嗎", "等一下",
          "我覺得這樣不太好", "歡迎來到臺灣", "他們正在開會", "嗯", "今天的天氣怎麼樣", "謝謝你的幫忙")
+YELLOW = (255, 235, 0)
 PEER_FPS = 2
 PEER_SIMILARITY = 80  # rapidfuzz ratio (0-100) at which two consecutive readings are one cue, as those tools merge
 
@@ -121,6 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/recognizer", help="a saved model folder or a built-in base name "
                         "(falls back to ppocr_v6_small when the folder is missing)")
+    parser.add_argument("--line-finder", default="models/line_finder", help="the learned line finder's folder "
+                        "(the classical locator alone when it is missing)")
     parser.add_argument("--seconds", type=float, default=65.0, help="length of the 720p bench video (>= 60)")
     args = parser.parse_args()
     params = default_params()
@@ -128,25 +133,41 @@ def main() -> None:
     reading = build(VideoReading, params["transcribe"]["reading"], "transcribe.reading")
     model_name = args.model if is_ctc_recognizer(args.model) else "ppocr_v6_small"
     model = load_for_inference(model_name)
+    finder = load_line_finder(args.line_finder, FINDER_THREADS) if Path(args.line_finder).is_dir() else None
+    finder_name = args.line_finder if finder else "classical"
+
+    def transcribe(video: Path, line_finder):
+        return timed(lambda: transcribe_video(video, model, crop, reading, progress=False, line_finder=line_finder))
+
     with tempfile.TemporaryDirectory() as scratch:
         # The tests' own video first: it also warms onnxruntime up (it plans on its first runs).
         test_video = Path(scratch) / "test.mp4"
         times = write_subtitled_video(test_video, TEST_CUES, duration_s=8.5)
-        test = frame_errors(transcribe_video(test_video, model, crop, reading, progress=False).cues, TEST_CUES, times)
+        test = frame_errors(transcribe(test_video, finder)[0].cues, TEST_CUES, times)
 
-        video = Path(scratch) / "bench.mp4"
+        video, boxed = Path(scratch) / "bench.mp4", Path(scratch) / "boxed.mp4"
         truth = bench_cues(args.seconds, np.random.default_rng(0))
-        write_subtitled_video(video, truth, args.seconds, size=(1280, 720), fps=30, scenes=(9.0, 12.0, 7.0, 15.0, 11.0, 30.0))
+        scenes = (9.0, 12.0, 7.0, 15.0, 11.0, 30.0)
+        write_subtitled_video(video, truth, args.seconds, size=(1280, 720), fps=30, scenes=scenes)
+        write_subtitled_video(boxed, truth, args.seconds, size=(1280, 720), fps=30, scenes=scenes, style="box",
+                              colour=YELLOW)
         reference = [Cue(c.start_ms / 1000, c.end_ms / 1000, c.text) for c in truth]
-        ours, our_seconds, our_cpu = timed(lambda: transcribe_video(video, model, crop, reading, progress=False))
+        ours, our_seconds, our_cpu = transcribe(video, finder)
+        classical, classical_seconds, _ = transcribe(video, None)
+        boxed_scores = {name: timed_scores(reference, transcribe(boxed, line_finder)[0].cues)
+                        for name, line_finder in (("classical", None), (finder_name, finder))}
         peer = RapidOcrPeer(crop)
         theirs, their_seconds, their_cpu = timed(lambda: peer_transcribe(video, peer))
 
     our_scores, their_scores = timed_scores(reference, ours.cues), timed_scores(reference, theirs)
+    classical_scores = timed_scores(reference, classical.cues)
     our_speed, their_speed = ours.seconds / our_seconds, ours.seconds / their_seconds
+    classical_speed = ours.seconds / classical_seconds
     load = os.getloadavg()[0]
-    print(f"video: {ours.seconds:.1f} s, 1280x720 H.264 30 fps, {len(truth)} cues; model: {model_name}; "
-          f"load average {load:.1f} on {os.cpu_count()} cores")
+    print(f"video: {ours.seconds:.1f} s, 1280x720 H.264 30 fps, {len(truth)} cues; model: {model_name}; line finder: "
+          f"{finder_name}; load average {load:.1f} on {os.cpu_count()} cores")
+    print(f"{'transcribe, classical locator':36s} {classical_speed:6.2f}x real time  CER {classical_scores['cer']:.4f}  "
+          f"recall {classical_scores['cue_recall']:.3f}")
     for name, speed, scores in (("peer (rapidocr, 2 fps, fuzzy merge)", their_speed, their_scores),
                                 ("transcribe", our_speed, our_scores)):
         print(f"{name:36s} {speed:6.2f}x real time  CER {scores['cer']:.4f}  recall {scores['cue_recall']:.3f}  "
@@ -158,11 +179,15 @@ def main() -> None:
     print(f"CER: ours {our_scores['cer']:.4f}, the peer's {their_scores['cer']:.4f}: "
           f"{'at most half' if half_or_less else 'more than half'} of it (target: at most half); "
           f"cue recall {our_scores['cue_recall']:.3f} (target >= 0.97)")
-    print(f"test video: {test['cues_recovered']}/{test['cues']} cues read right, largest start/end error {test['max_start_error_frames']}/"
-          f"{test['max_end_error_frames']} frames (target <= 1)")
+    print(f"test video: {test['cues_recovered']}/{test['cues']} cues read right, largest start/end error "
+          f"{test['max_start_error_frames']}/{test['max_end_error_frames']} frames (target <= 1)")
+    for name, scores in boxed_scores.items():
+        print(f"yellow on a dark box, lines found by {name}: CER {scores['cer']:.4f}, cue recall {scores['cue_recall']:.3f}")
     write_results("transcribe", {
         "video_seconds": round(ours.seconds, 2), "video": "1280x720 H.264 30 fps", "cues": len(truth),
-        "model": model_name, "reading": params["transcribe"]["reading"],
+        "model": model_name, "line_finder": finder_name, "reading": params["transcribe"]["reading"],
+        "classical_locator": {"real_time_factor": round(classical_speed, 2), "scores": classical_scores},
+        "yellow_on_dark_box": boxed_scores,
         "real_time_factor": round(our_speed, 2), "peer_real_time_factor": round(their_speed, 3),
         "speed_up_over_peer": round(our_speed / their_speed, 1), "scores": our_scores, "peer_scores": their_scores,
         "cpu_s_per_video_s": round(our_cpu / ours.seconds, 4), "peer_cpu_s_per_video_s": round(their_cpu / ours.seconds, 4),

@@ -1,5 +1,5 @@
-"""Stage transcribe: models/recognizer reads the subtitles burned into every video of transcribe.videos_dir ->
-data/subtitles/<video>.srt, and how fast it went -> metrics/speed/transcribe.json."""
+"""Stage transcribe: models/recognizer reads the subtitles burned into every video of transcribe.videos_dir, the
+lines boxed by models/line_finder -> data/subtitles/<video>.srt, and how fast it went -> metrics/speed/transcribe.json."""
 from __future__ import annotations
 
 import time
@@ -15,12 +15,12 @@ from zhtw_subtitles.core.config import (
     stage_params,
 )
 from zhtw_subtitles.core.io import write_metrics
-from zhtw_subtitles.core.paths import MODEL_DIR, SPEED, SUBTITLES
+from zhtw_subtitles.core.paths import LINE_FINDER_DIR, MODEL_DIR, SPEED, SUBTITLES
 from zhtw_subtitles.models.registry import ModelConfig
-from zhtw_subtitles.reading.readers import instruction, trained_reader
+from zhtw_subtitles.reading.readers import instruction, line_finder_for, trained_reader
 from zhtw_subtitles.video.decode import VideoError, video_files
 from zhtw_subtitles.video.subtitle_file import write_subtitles
-from zhtw_subtitles.video.transcriber import VideoReading, transcribe_video
+from zhtw_subtitles.video.transcriber import FINDER_THREADS, VideoReading, transcribe_video
 
 SPEED_FILE = SPEED / "transcribe.json"
 
@@ -41,11 +41,12 @@ def main() -> None:
     videos = video_files(Path(config.videos_dir))
     crop = parse_crop(params["crop"])
     model = trained_reader(MODEL_DIR, build(ModelConfig, params["model"], "model"), instruction(params)) if videos else None
+    finder = line_finder_for(model, LINE_FINDER_DIR, FINDER_THREADS) if videos else None
     video_seconds, started = 0.0, time.perf_counter()
     with atomic_dir(SUBTITLES) as staging:
         for video in videos:
             try:
-                transcript = transcribe_video(video, model, crop, config.reading)
+                transcript = transcribe_video(video, model, crop, config.reading, line_finder=finder)
             except VideoError as error:
                 raise ConfigError(f"{error} (transcribe.videos_dir holds it)") from None
             write_subtitles(transcript.cues, staging / f"{video.stem}.srt", "srt")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
+from line_finder_fixture import train_small_finder
 from PIL import Image
 
 from zhtw_subtitles.synth.fonts import embedded_fonts
@@ -55,3 +56,9 @@ def grey_background_dir(tmp_path) -> Path:
     folder.mkdir()
     Image.new("RGB", (1280, 720), (128, 128, 128)).save(folder / "grey.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def trained_line_finder(tmp_path_factory):
+    """(model, root, settings, calibration bands): tests/line_finder_fixture.py's small finder, saved in root/finder."""
+    return train_small_finder(tmp_path_factory.mktemp("line_finder"))

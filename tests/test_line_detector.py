@@ -9,8 +9,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from line_finder_fixture import TRAINING, render_frames
 
-from zhtw_subtitles.core.config import ConfigError, default_config, default_params
+from zhtw_subtitles.core.config import ConfigError
 from zhtw_subtitles.dataset.shards import read_split
 from zhtw_subtitles.models.line_boxes import (
     apart,
@@ -36,10 +37,6 @@ from zhtw_subtitles.models.line_detector import (
 )
 from zhtw_subtitles.models.ppocr_det import pretrained_ppocr_v6_small_det
 from zhtw_subtitles.reading.band import DEFAULT_BAND
-from zhtw_subtitles.synth.backgrounds import find_backgrounds
-from zhtw_subtitles.synth.fonts import embedded_fonts
-from zhtw_subtitles.synth.render import RenderConfig
-from zhtw_subtitles.synth.render_split import render_split
 from zhtw_subtitles.training.finetune_line_finder import (
     LineFinderConfig,
     band_lines,
@@ -57,12 +54,6 @@ from zhtw_subtitles.training.line_finder_export import export_line_finder
 SETTINGS = LineFinderSettings(input_height=128, shrink=0.25, threshold=0.45, min_score=0.75, min_height=2,
                               outset_vertical=0.5, outset_horizontal=0.5, onnx_file="model.onnx")
 BOXES = SETTINGS.boxes
-TRAINING = {"input_height": 128, "shrink": 0.25, "threshold": 0.7, "min_score": 0.75, "min_height": 2,
-            "val_frames": 0, "batch_size": 8, "learning_rate": 0.003, "logging_every": 20, "crop_width": 320,
-            "calibration_frames": 16, "int8": False}
-SENTENCES = ["我知道 但是不行", "這是一個國際學校", "你說這話是什麼意思", "明天見", "他們今天晚上不會回來吃飯了",
-             "我們試試看", "你在幹什麼啊", "生日快樂", "這是什麼東西", "我不想再等了"]
-
 
 def test_two_lines_come_back_as_two_unshrunk_boxes_top_to_bottom():
     lines = [(40.0, 50.0, 200.0, 70.0), (30.0, 20.0, 210.0, 40.0)]  # given bottom line first
@@ -144,36 +135,14 @@ def test_line_logits_are_the_models_output_before_its_sigmoid():
     assert torch.allclose(torch.sigmoid(logits), expected, atol=1e-6)
 
 
-def _render(folder, count: int, seed: int, **layout) -> list:
-    render = default_params()["render"]
-    config = default_config(RenderConfig, "render", workers=1, shard_size=1000, layout={**render["layout"], **layout})
-    backgrounds, _ = find_backgrounds(True, None)
-    folder.mkdir()
-    render_split("train", SENTENCES, count, list(embedded_fonts().values()), backgrounds, config, seed, folder)
-    return list(read_split(folder))
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A finder fine-tuned on 120 frames of the default style mix for 100 steps on 320-pixel crops (about 35 s on 2
-    busy cores), saved as the stage saves it (float32, outsets measured on 16 of its frames)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two threads wait on each other when the other core is busy
-    root = tmp_path_factory.mktemp("line_finder")
-    frames = _render(root / "train", 120, seed=1)
-    config = LineFinderConfig(**{**TRAINING, "train_frames": 120, "steps": 100, "train_backbone": False})
-    train, _ = split_frames(root / "train", config.train_frames, config.val_frames)
-    assert len(train) == len(frames)
-    model = train_line_finder(config, train, DEFAULT_BAND, seed=0, live_dir=None)
-    calibration = list(read_bands(train[:config.calibration_frames], DEFAULT_BAND))
-    settings, _ = export_line_finder(model, config.settings, False, calibration, root / "finder", threads=2)
-    torch.set_num_threads(threads)
-    return model, root, settings, calibration
+def trained(trained_line_finder):
+    return trained_line_finder
 
 
 def _two_line_bands(root) -> list:
     if not (root / "two_lines").exists():
-        _render(root / "two_lines", 12, seed=7, two_line_prob=1.0, empty_prob=0.0)
+        render_frames(root / "two_lines", 12, seed=7, two_line_prob=1.0, empty_prob=0.0)
     return list(read_bands(list(read_split(root / "two_lines")), DEFAULT_BAND))
 
 
@@ -181,7 +150,7 @@ def test_finds_both_lines_of_two_line_cues_and_nothing_on_empty_frames(trained):
     _, root, _, _ = trained
     finder = load_line_finder(root / "finder", threads=2)
     two_line = _two_line_bands(root)
-    empty = list(read_bands(_render(root / "empty", 8, seed=8, empty_prob=1.0), DEFAULT_BAND))
+    empty = list(read_bands(render_frames(root / "empty", 8, seed=8, empty_prob=1.0), DEFAULT_BAND))
     assert all(len(band.lines) == 2 for band in two_line) and all(not band.lines for band in empty)
     found = finder.find_lines([band.pixels for band in two_line])
     both = [len(boxes) == 2 and all(box_iou(a, b) >= 0.5 for a, b in zip(boxes, band.lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -69,6 +70,17 @@ def test_recovers_every_cue_text_and_frame(test_video, tmp_path):
     assert "你說話什麼意思\n我知道但是不行" in (tmp_path / "episode.srt").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("style", ["outline", "box", "shadow"])
+def test_the_learned_finder_reads_yellow_subtitles_that_the_classical_locator_misses(trained_line_finder, tmp_path, style):
+    _, root, _, _ = trained_line_finder
+    video = tmp_path / f"{style}.mp4"
+    times = write_subtitled_video(video, TEST_CUES, duration_s=8.5, style=style, colour=(255, 235, 0))
+    classical = ["transcribe", str(video), "-o", str(tmp_path / "classical.srt"), "--model", MODEL, "--quiet"]
+    assert cli.main([*classical, "--line-finder", "classical"]) == 0
+    assert (tmp_path / "classical.srt").read_text().strip() == ""  # not one subtitle
+    assert_recovered(transcribe(video, tmp_path / "learned.srt", "--line-finder", str(root / "finder")), TEST_CUES, times)
+
+
 def test_variable_frame_rate_uses_each_frames_timestamp(tmp_path):
     cues = (TimedText(200, 1500, "我們明天見"), TimedText(1900, 3300, "謝謝你的幫忙"))
     times = write_subtitled_video(tmp_path / "vfr.mp4", cues, duration_s=3.8, fps=25, vfr=True, scenes=(2.0, 2.0))
@@ -121,7 +133,7 @@ def test_unwritable_output_fails_before_reading(test_video, tmp_path, capsys):
 
 
 def test_help_documents_every_option():
-    for command, options in (("transcribe", ["-o", "--format", "--model", "--crop", "--whole-frame", "--prompt",
+    for command, options in (("transcribe", ["-o", "--format", "--model", "--crop", "--whole-frame", "--prompt", "--line-finder",
                                              "--quiet", *(f"--{n.replace('_', '-')}" for n in cli.READING_DEFAULTS)]),
                              ("read", ["-o", "--model", "--crop", "--whole-frame", "--prompt", "--batch-size", "--line-finder",
                                        "--line-separator"])):
@@ -194,9 +206,10 @@ def test_subtitle_file_keeps_traditional_text_and_full_width_punctuation(tmp_pat
 
 
 @pytest.mark.slow
-def test_transcribe_and_score_video_stages(test_video, tmp_path):
+def test_transcribe_and_score_video_stages(test_video, trained_line_finder, tmp_path):
     """The DVC stages on a copy of the repository: the video and its reference in data/videos, the recogniser
-    before fine-tuning saved as models/recognizer; the time-matched scores land in metrics/."""
+    before fine-tuning saved as models/recognizer, the tests' small line finder as models/line_finder; the
+    time-matched scores land in metrics/."""
     from zhtw_subtitles.models.recognizer import pretrained_ppocr_v6_small
 
     video, _ = test_video
@@ -205,6 +218,7 @@ def test_transcribe_and_score_video_stages(test_video, tmp_path):
     recogniser = pretrained_ppocr_v6_small()
     recogniser.save_pretrained(model_dir)
     recogniser.export_onnx(model_dir)
+    shutil.copytree(trained_line_finder[1] / "finder", repo.root / "models/line_finder")
     (repo.root / "data/videos" / video.name).write_bytes(video.read_bytes())
     (repo.root / "data/videos/episode.srt").write_bytes(video.with_suffix(".srt").read_bytes())
     repo.run("dvc", "repro", "--single-item", "transcribe")

@@ -27,6 +27,7 @@ READ_BATCH_SIZE = 64  # params.yaml infer.batch_size, what the infer stage reads
 LINE_SEPARATOR = " "  # params.yaml infer.csv_line_separator: a two-line subtitle on one CSV line
 READ_MIN_CONFIDENCE = 0.5  # params.yaml infer.min_confidence
 DEFAULT_LINE_FINDER = "models/line_finder"
+CLASSICAL = "classical"
 READING_HELP = {
     "sample_fps": "frames per second whose subtitle band is compared with the previous one; a change is then "
                   "pinned to its exact frame. A subtitle shown for less than 1/SAMPLE_FPS s may be missed",
@@ -78,9 +79,6 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("-o", "--output", type=Path, metavar="CSV", default=Path("submission.csv"),
                       help="the CSV to write (default: submission.csv)")
     _common_options(read)
-    read.add_argument("--line-finder", type=Path, default=None, metavar="FOLDER",
-                      help=f"the learned line finder (default: {DEFAULT_LINE_FINDER} when it exists, else the classical "
-                           "locator, which finds only white text in a dark outline)")
     read.add_argument("--line-separator", default=LINE_SEPARATOR, metavar="SEP",
                       help="what joins the lines of a two-line subtitle in the CSV (default: a space)")
     read.add_argument("--batch-size", type=int, default=READ_BATCH_SIZE,
@@ -99,6 +97,10 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop", type=float, nargs=4, default=list(DEFAULT_BAND), metavar=("LEFT", "TOP", "RIGHT", "BOTTOM"),
                         help="the subtitle band as fractions of the frame (default: %(default)s, the bottom 35%%)")
     parser.add_argument("--whole-frame", action="store_true", help="look for the subtitle in the whole frame")
+    parser.add_argument("--line-finder", default=None, metavar="FOLDER",
+                        help=f"what boxes the subtitle lines: a folder written by the finetune_line_finder stage, or "
+                             f"{CLASSICAL}, the locator without a neural net, which finds only white text in a dark "
+                             f"outline (default: {DEFAULT_LINE_FINDER} when it exists, else {CLASSICAL})")
     parser.add_argument("--prompt", default=None,
                         help="VLM readers only: the instruction they were trained with (params.yaml json.prompts)")
 
@@ -107,7 +109,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
 def _transcribe(args: argparse.Namespace) -> int:
     from zhtw_subtitles.video.decode import VideoError
     from zhtw_subtitles.video.subtitle_file import FORMATS, write_subtitles
-    from zhtw_subtitles.video.transcriber import VideoReading, transcribe_video
+    from zhtw_subtitles.video.transcriber import FINDER_THREADS, VideoReading, transcribe_video
 
     format_ = args.format or (args.output.suffix[1:].lower() if args.output and args.output.suffix[1:].lower() in FORMATS
                               else "srt")
@@ -117,9 +119,10 @@ def _transcribe(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.video}: no such file")
     _check_writable(output)
     model = _load_reader(args.model, args.prompt)
+    finder = _load_line_finder(args.line_finder, FINDER_THREADS)
     started = time.perf_counter()
     try:
-        transcript = transcribe_video(args.video, model, _crop(args), config, progress=not args.quiet)
+        transcript = transcribe_video(args.video, model, _crop(args), config, progress=not args.quiet, line_finder=finder)
     except VideoError as error:
         raise ConfigError(str(error)) from None
     seconds = time.perf_counter() - started
@@ -156,18 +159,20 @@ def _crop(args: argparse.Namespace):
     return None if args.whole_frame else parse_crop(args.crop)
 
 
-def _load_line_finder(folder: Path | None):
-    """The learned line finder: `folder`, or the pipeline's when it has been built; None (the classical locator)
-    otherwise, said on stderr."""
+def _load_line_finder(folder: str | None, threads: int = 0):
+    """The learned line finder, on `threads` threads (0: every core): `folder`, or the pipeline's when it has been
+    built; None (the classical locator) when asked for, or otherwise said on stderr."""
     from zhtw_subtitles.models.registry import load_line_finder
 
+    if folder == CLASSICAL:
+        return None
     if folder is None:
         if not Path(DEFAULT_LINE_FINDER).is_dir():
             print(f"no {DEFAULT_LINE_FINDER} (run `dvc repro finetune_line_finder` or `dvc pull`): lines are found by the "
                   "classical locator, which misses subtitles without a dark outline", file=sys.stderr)
             return None
         folder = Path(DEFAULT_LINE_FINDER)
-    return load_line_finder(folder)
+    return load_line_finder(folder, threads)
 
 
 def _load_reader(name: str, prompt: str | None):

@@ -84,12 +84,12 @@ def load_for_inference(name: str | Path) -> SubtitleRecognizer | OnnxRecognizer:
     return load_saved(folder) if folder.is_dir() else load_base(str(name))
 
 
-def load_line_finder(folder: str | Path):
+def load_line_finder(folder: str | Path, threads: int = 0):
     """The learned line finder that the `finetune_line_finder` stage saved in `folder` (models/line_finder): a
-    `reading.line_finder.LineFinder`."""
+    `reading.line_finder.LineFinder` running on `threads` threads (0: every core)."""
     from zhtw_subtitles.models.line_detector import load_line_finder as load_saved_line_finder  # torch: only when used
 
-    return load_saved_line_finder(folder)
+    return load_saved_line_finder(folder, threads)
 
 
 def resolve_vlm(name: str) -> str:

@@ -44,9 +44,10 @@ def instruction(params: dict) -> str:
     return params["infer"]["prompt"] or params["json"]["prompts"][0]
 
 
-def line_finder_for(reader: LineReader | BandReader, folder: Path) -> LineFinder | None:
-    """The learned line finder in `folder` for a line recogniser; None for a VLM, which reads the whole band."""
-    return None if getattr(reader, "reads_bands", False) else load_line_finder(folder)
+def line_finder_for(reader: LineReader | BandReader, folder: Path, threads: int = 0) -> LineFinder | None:
+    """The learned line finder in `folder` for a line recogniser, on `threads` threads (0: every core); None for a
+    VLM, which reads the whole band."""
+    return None if getattr(reader, "reads_bands", False) else load_line_finder(folder, threads)
 
 
 def trained_reader(folder: Path, config: ModelConfig, prompt: str) -> LineReader | BandReader:

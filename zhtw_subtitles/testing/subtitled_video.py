@@ -1,8 +1,9 @@
 """Builds short videos with burned-in subtitles and the .srt they were burned from, for the video tests and bench.
 
 The pictures are the embedded photographs panned slowly, with hard scene cuts between them; the subtitles are
-white Noto Sans TC with a black outline at the bottom centre, drawn on every frame whose presentation time lies
-in a cue's [start, end). Frames are encoded with PyAV (H.264), so the tests decode exactly what a user's file holds.
+white Noto Sans TC at the bottom centre, in a black outline, or on a dark box as news channels draw them, or with
+only a soft drop shadow, drawn on every frame whose presentation time lies in a cue's [start, end). Frames are
+encoded with PyAV (H.264), so the tests decode exactly what a user's file holds.
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ TEST_CUES = (
     TimedText(5300, 7100, "你說話什麼意思\n我知道但是不行"),
     TimedText(7100, 7900, "謝謝你的幫忙"),
 )
-TEST_SCENES = (4.0, 8.5)  # seconds each photograph stays on screen; the cut falls inside the third cue
+TEST_SCENES = (4.0, 8.5)
+STYLES = ("outline", "box", "shadow")  # seconds each photograph stays on screen; the cut falls inside the third cue
 
 
 def write_srt(cues: Sequence[TimedText], path: Path) -> Path:
@@ -62,12 +64,15 @@ def frame_times(duration_s: float, fps: float, vfr: bool = False) -> list[Fracti
 
 def write_subtitled_video(path: Path, cues: Sequence[TimedText], duration_s: float, size: tuple[int, int] = (640, 360),
                           fps: float = 25, scenes: Sequence[float] = TEST_SCENES, vfr: bool = False,
-                          crf: int = 23, movflags: str | None = None) -> list[Fraction]:
+                          crf: int = 23, movflags: str | None = None, style: str = "outline",
+                          colour: tuple[int, int, int] = (255, 255, 255)) -> list[Fraction]:
     """Encode the video; returns the presentation time (seconds) of every frame. `movflags="faststart"` puts the
-    MP4 index before the frames."""
+    MP4 index before the frames; `style` is one of STYLES, `colour` the text's (RGB)."""
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}, got {style!r}")
     width, height = size
     font = _font(round(height * 0.075))
-    overlays = {cue: _subtitle_overlay(cue.text, font, width) for cue in cues}
+    overlays = {cue: _subtitle_overlay(cue.text, font, width, style, colour) for cue in cues}
     photos = _scene_photos(len(scenes))
     times = frame_times(duration_s, fps, vfr)
     time_base = Fraction(1, 1000) if vfr else 1 / Fraction(fps).limit_denominator(1001)
@@ -116,18 +121,33 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(face.path, size=size, index=face.index)
 
 
-def _subtitle_overlay(text: str, font: ImageFont.FreeTypeFont, width: int) -> np.ndarray:
-    """A frame-wide BGRA tile of the lines: white glyphs in a black outline, each line centred."""
+def _subtitle_overlay(text: str, font: ImageFont.FreeTypeFont, width: int, style: str,
+                      colour: tuple[int, int, int]) -> np.ndarray:
+    """A frame-wide BGRA tile of the lines, each centred: glyphs of `colour` in a black outline, on a dark box (75%
+    opaque, a quarter of the font size beyond the text), or over a blurred black shadow moved down and right."""
     stroke = max(2, round(font.size / 14))
     lines = text.split("\n")
     line_height = round(font.size * 1.3)
     tile = Image.new("RGBA", (width, line_height * len(lines) + 2 * stroke), (0, 0, 0, 0))
+    shadow = Image.new("L", tile.size, 0)
     draw = ImageDraw.Draw(tile)
+    outline = stroke if style == "outline" else 0
+    offset = max(2, round(font.size / 12))
     for row, line in enumerate(lines):
-        left, _, right, _ = draw.textbbox((0, 0), line, font=font, stroke_width=stroke)
-        draw.text(((width - (right - left)) // 2 - left, row * line_height), line, font=font, fill=(255, 255, 255, 255),
-                  stroke_width=stroke, stroke_fill=(0, 0, 0, 255))
-    rgba = np.asarray(tile)
+        left, top, right, bottom = draw.textbbox((0, 0), line, font=font, stroke_width=outline)
+        x, y = (width - (right - left)) // 2 - left, row * line_height + stroke
+        if style == "box":
+            pad = round(font.size / 4)
+            draw.rectangle((x + left - pad, y + top - pad // 2, x + right + pad, y + bottom + pad // 2), fill=(0, 0, 0, 190))
+        if style == "shadow":
+            ImageDraw.Draw(shadow).text((x + offset, y + offset), line, font=font, fill=255)
+        draw.text((x, y), line, font=font, fill=(*colour, 255), stroke_width=outline, stroke_fill=(0, 0, 0, 255))
+    rgba = np.asarray(tile).copy()
+    if style == "shadow":  # under the text: the shadow shows only where the text is not
+        alpha = cv2.GaussianBlur(np.asarray(shadow), (0, 0), offset / 2).astype(np.float32) * 0.9
+        text_alpha = rgba[:, :, 3:4].astype(np.float32) / 255
+        rgba[:, :, :3] = (rgba[:, :, :3] * text_alpha).astype(np.uint8)
+        rgba[:, :, 3] = np.maximum(rgba[:, :, 3], alpha * (1 - text_alpha[:, :, 0])).astype(np.uint8)
     return np.ascontiguousarray(rgba[:, :, [2, 1, 0, 3]])
 
 

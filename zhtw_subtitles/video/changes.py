@@ -1,5 +1,14 @@
 """What the subtitle band shows on one frame, reduced to what can change when the subtitle does: the boxes of its
-text lines and the glyph mask inside them. The picture behind the text (pans, scene cuts) does not enter it."""
+text lines and the glyph mask inside them. The picture behind the text (pans, scene cuts) enters it as little as
+possible.
+
+The classical locator looks first (about 3 ms a 960-pixel band): it finds white text in a dark outline, lines and
+glyph mask at once. Where it sees nothing, the learned line finder looks (about 20 ms on one thread), for text it
+cannot see: yellow or cyan, on a dark box, with only a shadow. Inside the finder's boxes the glyphs are found as
+the classical locator finds them, on the brightest channel (so that coloured text counts as white): a bright
+stroke with a dark surround (outline, box or shadow), which a pan behind the text does not change. The two masks
+agree on white outlined text, so a cue whose frames the two share is not split.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from zhtw_subtitles.reading.band import Box
+from zhtw_subtitles.reading.band import Box, outlined_white_mask
+from zhtw_subtitles.reading.line_finder import LineFinder
 from zhtw_subtitles.reading.lines import find_text_lines, union_box
 
 
@@ -21,9 +31,22 @@ class BandText:
         return bool(self.boxes)
 
 
-def band_text(band: np.ndarray) -> BandText:
+def band_text(band: np.ndarray, finder: LineFinder | None = None) -> BandText:
     boxes, mask = find_text_lines(band)
-    return BandText(tuple(boxes), mask)
+    if boxes or finder is None:
+        return BandText(tuple(boxes), mask)
+    boxes = finder.find_lines([band])[0]
+    return BandText(tuple(boxes), glyphs_in(band, boxes))
+
+
+def glyphs_in(band: np.ndarray, boxes) -> np.ndarray:
+    """uint8 mask of the outlined bright strokes inside `boxes`, judged on the band's brightest channel (coloured
+    text counts as white); zero outside them."""
+    strokes = outlined_white_mask(band.max(axis=2) if band.ndim == 3 else band)
+    mask = np.zeros_like(strokes)
+    for x0, y0, x1, y1 in boxes:
+        mask[y0:y1, x0:x1] = strokes[y0:y1, x0:x1]
+    return mask
 
 
 def subtitle_changed(before: BandText, after: BandText, threshold: float) -> bool:
