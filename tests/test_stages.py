@@ -163,7 +163,7 @@ def recogniser_and_classical_finder(root: Path, monkeypatch) -> None:
     """The pretrained recogniser as models/recognizer; the classical line finder stands in for models/line_finder,
     which its own stage trains."""
     pretrained_ppocr_v6_small().save_pretrained(root / "models/recognizer")
-    monkeypatch.setattr(readers, "load_line_finder", lambda folder: ClassicalLineFinder())
+    monkeypatch.setattr(readers, "load_line_finder", lambda folder, threads=0: ClassicalLineFinder())
 
 
 def test_infer_writes_two_line_subtitles_on_two_lines_in_test_csv_and_on_one_in_submission_csv(

@@ -107,7 +107,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
 
 # The commands import the readers (torch, onnxruntime) only when they run, so that --help answers at once.
 def _transcribe(args: argparse.Namespace) -> int:
-    from zhtw_subtitles.video.decode import VideoError
+    from zhtw_subtitles.video.decode import Video, VideoError
     from zhtw_subtitles.video.subtitle_file import FORMATS, write_subtitles
     from zhtw_subtitles.video.transcriber import FINDER_THREADS, VideoReading, transcribe_video
 
@@ -118,6 +118,11 @@ def _transcribe(args: argparse.Namespace) -> int:
     if not args.video.is_file():
         raise ConfigError(f"{args.video}: no such file")
     _check_writable(output)
+    try:  # a file that is no video fails here, before any model is loaded
+        with Video(args.video):
+            pass
+    except VideoError as error:
+        raise ConfigError(str(error)) from None
     model = _load_reader(args.model, args.prompt)
     finder = _load_line_finder(args.line_finder, FINDER_THREADS)
     started = time.perf_counter()
