@@ -222,6 +222,22 @@ def test_letterboxed_frames_put_the_subtitle_on_the_black_lower_bar(grey_backgro
         assert _white(pixels).sum() == _white(lower).sum()
 
 
+def test_a_cue_too_tall_for_its_bar_reaches_up_onto_the_picture_instead_of_leaving_the_frame(grey_background_dir):
+    # A 22-pixel bar holds no two-line cue even at the smallest font: the renderer once drew its lower line past
+    # the frame's bottom edge, outline and glyph feet lost, while the truth and line_boxes still held them.
+    config = _config(grey_background_dir, layout={"letterbox_prob": 1.0, "letterbox_bar": [0.03, 0.03],
+                                                  "two_line_prob": 1.0})
+    for seed in range(3):
+        pixels, meta = _compose(config, seed)
+        height, width = pixels.shape[:2]
+        boxes = meta["line_boxes"]
+        assert len(boxes) == 2 and all(0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width for x0, y0, x1, y1 in boxes)
+        bottom = boxes[-1][3]
+        assert np.all(pixels[bottom:].max(axis=2) == 0)  # below the last line's outline: the black bar, untouched
+        picture = pixels[:height - meta["letterbox_bar"]]
+        assert (picture.min(axis=2) > 200).any()  # the upper line's glyphs (8 pixels high, anti-aliased) on the picture
+
+
 def _gradient_dir(tmp_path):
     """A 1280x720 picture whose grey level climbs from 0 at the left edge to 255 at the right."""
     folder = tmp_path / "gradient"

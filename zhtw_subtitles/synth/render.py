@@ -213,11 +213,14 @@ def _draw_subtitle(frame: np.ndarray, look: Look, faces: list[FontFace], tier: F
         ink_left += int(round(shift * (width - block.width) / 2))
     if not bar:
         ink_top = max(ink_top, top_limit)
+    bold = bold_px(font)
+    margin = stroke + bold
+    # No subtitle leaves the frame: a cue too tall for its letterbox bar, even at the smallest font, reaches up
+    # onto the picture, as broadcasters place it, instead of losing its outline and glyphs below the frame's edge.
+    ink_top = min(ink_top, height - margin - block.height)
     colour = tuple(int(c) for c in rng.integers(config.text_rgb_min, 256, size=3))
     if look.colour is not None:
         colour = look.colour
-    bold = bold_px(font)
-    margin = stroke + bold
     fill, outline = block.masks(margin, bold, stroke)
     corner = (ink_left - margin, ink_top - margin)  # where the masks' top-left pixel lands
 
