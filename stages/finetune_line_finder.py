@@ -31,8 +31,8 @@ def main() -> None:
     params = stage_params("finetune_line_finder")
     config = build(LineFinderConfig, params["line_finder"], "line_finder")
     crop = parse_crop(params["crop"])
-    # One thread: with two, torch's threads wait on each other whenever the other core is busy (7-20x slower
-    # training steps measured on the shared 2-core machine).
+    # Training steps on one thread: with two, torch's threads wait on each other whenever the other core is busy
+    # (7-20x slower steps measured on the shared 2-core machine). The backbone's feature pass takes all cores.
     torch.set_num_threads(1)
     start = time.perf_counter()
     train_frames, val_frames = split_frames(SYNTH_TRAIN, config.train_frames, config.val_frames)
