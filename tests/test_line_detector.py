@@ -82,6 +82,24 @@ def test_the_words_of_one_line_join_and_a_far_blob_stays_apart():
     assert [tuple(round(v) for v in box) for box in boxes] == [(20, 40, 200, 52)]
 
 
+def test_a_low_glyph_s_own_blob_inside_the_line_s_rows_joins_the_line():
+    # 一個墨西哥人教了他西班牙文 at 1080p, as the finder saw it: 一 lit an 11-row blob in the 19 rows of the line from
+    # 個 on, 14 pixels to its left, and was cut off (read 個墨西哥人...).
+    flat = dataclasses.replace(BOXES, outset_vertical=0.0, outset_horizontal=0.0)
+    probability = np.zeros((96, 640), np.float32)
+    probability[51:70, 146:538] = 0.95
+    probability[55:66, 111:132] = 0.9
+    assert [tuple(round(v) for v in box) for box in boxes_from_probability(probability, flat)] == [(111, 51, 538, 70)]
+    hanging = probability.copy()
+    hanging[55:66, 111:132] = 0
+    hanging[64:75, 111:132] = 0.9  # as tall, but half below the line's rows: not a part of it
+    assert [tuple(round(v) for v in box) for box in boxes_from_probability(hanging, flat)] == [(146, 51, 538, 70)]
+    speck = probability.copy()
+    speck[55:66, 111:132] = 0
+    speck[58:64, 111:132] = 0.9  # 6 rows: under 0.4 of the line, a speck
+    assert [tuple(round(v) for v in box) for box in boxes_from_probability(speck, flat)] == [(146, 51, 538, 70)]
+
+
 def test_a_line_of_a_cue_missing_an_end_grows_back_to_the_cue_s_centre():
     upper = (100.0, 20.0, 300.0, 40.0)  # centred on x = 200
     first_dark = (130.0, 44.0, 290.0, 64.0)  # 一張收據 with 一 left dark: 10 px longer right of the axis than left

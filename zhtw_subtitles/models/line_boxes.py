@@ -20,6 +20,10 @@ FloatBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in the map's pixe
 # most this many heights apart sideways.
 SAME_LINE_OVERLAP = 0.7
 SAME_LINE_GAP = 1.5
+# A glyph low in ink height at a line's end (一 in 一個...) can light a blob of its own, about half as tall as the
+# line's and inside its rows: a blob at least this share of the taller one's height, lying within its rows (by
+# SAME_LINE_OVERLAP of its own height), joins too. Lower than that it is a speck, left to the fragment rule below.
+SAME_LINE_MIN_HEIGHT = 0.4
 # The lines of one subtitle are about equally tall: a blob under this share of the tallest line's height is a
 # fragment (a lit edge, a stray glyph-like mark), not a line.
 MIN_RELATIVE_HEIGHT = 0.5
@@ -160,7 +164,8 @@ def _continues_cue(cue: list[FloatBox], box: FloatBox) -> bool:
 
 
 def join_same_line(blobs: list[list[float]]) -> list[list[float]]:
-    """Blobs that share most of their height and lie close sideways become one (the words of a caption)."""
+    """Blobs that share most of their height, or a shorter one inside the other's rows, and lie close sideways
+    become one (the words of a caption, a line's 一)."""
     blobs = sorted(blobs, key=lambda blob: blob[0])
     joined = True
     while joined:
@@ -169,9 +174,10 @@ def join_same_line(blobs: list[list[float]]) -> list[list[float]]:
             for j in range(i + 1, len(blobs)):
                 b = blobs[j]
                 overlap = min(a[3], b[3]) - max(a[1], b[1])
-                height = max(a[3] - a[1], b[3] - b[1])
+                height, shorter = max(a[3] - a[1], b[3] - b[1]), min(a[3] - a[1], b[3] - b[1])
                 gap = max(a[0], b[0]) - min(a[2], b[2])
-                if overlap >= SAME_LINE_OVERLAP * height and gap <= SAME_LINE_GAP * height:
+                if (shorter >= SAME_LINE_MIN_HEIGHT * height and overlap >= SAME_LINE_OVERLAP * shorter
+                        and gap <= SAME_LINE_GAP * height):
                     blobs[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
                     del blobs[j]
                     joined = True
