@@ -47,7 +47,8 @@ from zhtw_subtitles.training.finetune_line_finder import (
     split_frames,
     train_line_finder,
 )
-from zhtw_subtitles.training.line_finder_export import export_line_finder
+from zhtw_subtitles.models.onnx_int8 import quantize_int8
+from zhtw_subtitles.training.line_finder_export import FLOAT_LAYERS, export_line_finder
 
 # A hard-edged map at 0.9 crosses 0.45 half-way between pixel centres, on the mask's own edges; an outset of 0.5
 # undoes a shrink of 0.25 exactly.
@@ -210,6 +211,22 @@ def test_the_int8_finder_finds_the_lines_the_float_one_finds(trained):
     int8_lines = load_line_finder(root / "int8", threads=2).find_lines(bands)
     same = [len(a) == len(b) and all(box_iou(x, y) >= 0.8 for x, y in zip(a, b)) for a, b in zip(float_lines, int8_lines)]
     assert np.mean(same) >= 0.9, (float_lines, int8_lines)
+
+
+def test_the_int8_finder_keeps_the_backbone_s_stem_and_first_stage_in_float32(trained):
+    import onnx
+
+    _, root, _, calibration = trained
+    inputs = [to_pixel_values([resize_band(band.pixels, 128)]).numpy() for band in calibration[:2]]
+    quantize_int8(root / "finder" / "model.onnx", root / "kept.onnx", "pixel_values", inputs, FLOAT_LAYERS)
+    graph = onnx.load(str(root / "kept.onnx")).graph
+    made_by = {output: node.op_type for node in graph.node for output in node.output}
+    weights = {node.name: made_by.get(node.input[1], "float") for node in graph.node if node.op_type == "Conv"}
+    kept = {name: source for name, source in weights.items() if name.startswith(FLOAT_LAYERS)}
+    assert kept and set(kept.values()) == {"float"}, kept
+    assert {source for name, source in weights.items() if name not in kept} == {"DequantizeLinear"}
+    with pytest.raises(ConfigError, match="no nodes named"):
+        quantize_int8(root / "finder" / "model.onnx", root / "none.onnx", "pixel_values", inputs, ("/no/such/layer/",))
 
 
 def test_a_finder_saved_by_an_older_version_says_to_retrain_it(trained):
