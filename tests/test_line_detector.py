@@ -35,6 +35,7 @@ from zhtw_subtitles.models.line_detector import (
     to_pixel_values,
     torch_probabilities,
 )
+from zhtw_subtitles.models.onnx_int8 import quantize_int8
 from zhtw_subtitles.models.ppocr_det import pretrained_ppocr_v6_small_det
 from zhtw_subtitles.reading.band import DEFAULT_BAND
 from zhtw_subtitles.training.finetune_line_finder import (
@@ -47,7 +48,6 @@ from zhtw_subtitles.training.finetune_line_finder import (
     split_frames,
     train_line_finder,
 )
-from zhtw_subtitles.models.onnx_int8 import quantize_int8
 from zhtw_subtitles.training.line_finder_export import FLOAT_LAYERS, export_line_finder
 
 # A hard-edged map at 0.9 crosses 0.45 half-way between pixel centres, on the mask's own edges; an outset of 0.5
