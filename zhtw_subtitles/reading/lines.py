@@ -60,10 +60,15 @@ def find_text_lines(band: np.ndarray) -> tuple[list[Box], np.ndarray]:
         reach = round((MAX_LINE_GAP + LINE_HEIGHT_RATIO[1]) * (boxes[0][3] - boxes[0][1]))
         remaining[:max(0, top - reach)] = 0
         remaining[bottom + reach:] = 0
-    in_lines = np.zeros_like(glyphs)
+    return sorted(boxes, key=lambda box: box[1]), inside_boxes(glyphs, boxes)
+
+
+def inside_boxes(mask: np.ndarray, boxes) -> np.ndarray:
+    """`mask` inside `boxes`, zero elsewhere."""
+    kept = np.zeros_like(mask)
     for x0, y0, x1, y1 in boxes:
-        in_lines[y0:y1, x0:x1] = glyphs[y0:y1, x0:x1]
-    return sorted(boxes, key=lambda box: box[1]), in_lines
+        kept[y0:y1, x0:x1] = mask[y0:y1, x0:x1]
+    return kept
 
 
 def padded_crop(band: np.ndarray, box: Box, pad_fraction: float = 0.15) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from zhtw_subtitles.reading.band import Box, outlined_white_mask
 from zhtw_subtitles.reading.line_finder import LineFinder
-from zhtw_subtitles.reading.lines import find_text_lines, union_box
+from zhtw_subtitles.reading.lines import find_text_lines, inside_boxes, union_box
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,7 @@ def band_text(band: np.ndarray, finder: LineFinder | None = None) -> BandText:
 def glyphs_in(band: np.ndarray, boxes) -> np.ndarray:
     """uint8 mask of the outlined bright strokes inside `boxes`, judged on the band's brightest channel (coloured
     text counts as white); zero outside them."""
-    strokes = outlined_white_mask(band.max(axis=2) if band.ndim == 3 else band)
-    mask = np.zeros_like(strokes)
-    for x0, y0, x1, y1 in boxes:
-        mask[y0:y1, x0:x1] = strokes[y0:y1, x0:x1]
-    return mask
+    return inside_boxes(outlined_white_mask(band.max(axis=2) if band.ndim == 3 else band), boxes)
 
 
 def subtitle_changed(before: BandText, after: BandText, threshold: float) -> bool:
