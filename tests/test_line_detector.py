@@ -190,7 +190,7 @@ def test_outsets_are_measured_on_the_calibration_frames(trained):
 def test_the_saved_folder_reloads_with_the_same_outputs(trained):
     model, root, saved, _ = trained
     bands = [np.random.default_rng(3).integers(0, 256, (120, 400, 3), dtype=np.uint8), np.full((60, 90, 3), 200, np.uint8)]
-    pixels = to_pixel_values([resize_band(band, saved.input_height) for band in bands]).numpy()
+    pixels = to_pixel_values([resize_band(band, saved.input_height) for band in bands])
     expected = torch_probabilities(model)(pixels)
     reloaded, settings = load_line_finder_model(root / "finder")
     assert settings == saved
@@ -217,7 +217,7 @@ def test_the_int8_finder_keeps_the_backbone_s_stem_and_first_stage_in_float32(tr
     import onnx
 
     _, root, _, calibration = trained
-    inputs = [to_pixel_values([resize_band(band.pixels, 128)]).numpy() for band in calibration[:2]]
+    inputs = [to_pixel_values([resize_band(band.pixels, 128)]) for band in calibration[:2]]
     quantize_int8(root / "finder" / "model.onnx", root / "kept.onnx", "pixel_values", inputs, FLOAT_LAYERS)
     graph = onnx.load(str(root / "kept.onnx")).graph
     made_by = {output: node.op_type for node in graph.node for output in node.output}
@@ -253,7 +253,7 @@ def test_a_band_is_seen_as_in_training_whatever_its_batch_mates(trained):
         return calls[-1][1]
     batched = LineFinder(recorded, settings).find_lines(bands)
     for band, lines in zip(bands, batched):
-        alone = to_pixel_values([resize_band(band, settings.input_height)]).numpy()
+        alone = to_pixel_values([resize_band(band, settings.input_height)])
         [(pixels, probability)] = [(p[row], q[row]) for p, q in calls for row in range(len(p))
                                    if np.array_equal(p[row][..., :alone.shape[3]], alone[0])]
         assert pixels.shape == alone[0].shape

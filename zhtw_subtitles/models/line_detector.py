@@ -76,15 +76,14 @@ def resize_band(band: np.ndarray, input_height: int) -> np.ndarray:
     return cv2.resize(band, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-def to_pixel_values(images: list[np.ndarray]) -> torch.Tensor:
-    """N x 3 x H x W model input from resized BGR uint8 images of one height, each padded right to the widest
+def to_pixel_values(images: list[np.ndarray]) -> np.ndarray:
+    """float32 N x 3 x H x W model input from resized BGR uint8 images of one height, each padded right to the widest
     (rounded up to a multiple of 32), normalised as rapidocr's detector does: (x / 255 - 0.5) / 0.5."""
     height = images[0].shape[0]
-    batch = np.full((len(images), height, padded(max(i.shape[1] for i in images)), 3), PAD_VALUE, np.uint8)
+    batch = np.full((len(images), 3, height, padded(max(i.shape[1] for i in images))), PAD_VALUE, np.float32)
     for slot, image in zip(batch, images):
-        slot[:, :image.shape[1]] = image
-    pixels = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-    return pixels / 127.5 - 1.0
+        slot[:, :, :image.shape[1]] = image.transpose(2, 0, 1)
+    return batch / np.float32(127.5) - np.float32(1)
 
 
 def line_logits(model: PPOCRV6SmallDetForObjectDetection, feature_maps) -> torch.Tensor:
@@ -174,7 +173,7 @@ class LineFinder:
         height = self.settings.input_height
         for chunk in same_width_batches(usable, height):
             images = [resize_band(band, height) for _, band in chunk]
-            for (index, band), image, probability in zip(chunk, images, self.probabilities(to_pixel_values(images).numpy())):
+            for (index, band), image, probability in zip(chunk, images, self.probabilities(to_pixel_values(images))):
                 scale = image.shape[0] / band.shape[0]
                 boxes = boxes_from_probability(probability[:, :image.shape[1]], self.settings.boxes)
                 # Each box is rounded outwards into band pixels, so two lines that touch can overlap by a pixel.

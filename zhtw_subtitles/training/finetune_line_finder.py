@@ -125,7 +125,7 @@ class TrainingSet:
         self.groups: dict[int, list[tuple]] = defaultdict(list)
         for band in tqdm(bands, total=count, desc="line finder: bands", unit="band"):
             image = resize_band(band.pixels, settings.input_height)
-            pixels = to_pixel_values([image])
+            pixels = torch.from_numpy(to_pixel_values([image]))
             scale = image.shape[0] / band.pixels.shape[0]
             boxes = [tuple(v * scale for v in box) for box in band.lines]
             mask = torch.from_numpy(line_mask(boxes, tuple(pixels.shape[2:]), settings.shrink).astype(np.uint8))

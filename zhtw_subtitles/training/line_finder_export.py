@@ -38,7 +38,7 @@ def measured_outsets(probabilities: Probabilities, settings: LineFinderSettings,
     pairs = []
     for band in tqdm(bands, desc="line finder: outsets", unit="band"):
         image = resize_band(band.pixels, settings.input_height)
-        probability = probabilities(to_pixel_values([image]).numpy())[0][:, :image.shape[1]]
+        probability = probabilities(to_pixel_values([image]))[0][:, :image.shape[1]]
         blobs = line_blobs(probability, settings.boxes)
         scale = image.shape[0] / band.pixels.shape[0]
         for line in band.lines:
@@ -60,7 +60,7 @@ def export_line_finder(model: PPOCRV6SmallDetForObjectDetection, settings: LineF
     folder = Path(folder)
     save_line_finder(model, settings, folder)
     if int8:
-        inputs = [to_pixel_values([resize_band(band.pixels, settings.input_height)]).numpy() for band in calibration]
+        inputs = [to_pixel_values([resize_band(band.pixels, settings.input_height)]) for band in calibration]
         quantize_int8(folder / settings.onnx_file, folder / INT8_ONNX_FILE, "pixel_values", inputs, FLOAT_LAYERS)
         settings = dataclasses.replace(settings, onnx_file=INT8_ONNX_FILE)
     probabilities = onnx_probabilities(folder / settings.onnx_file, threads)
